@@ -1,0 +1,52 @@
+# City Live: `make run` (services + sidecar + UI on 8501) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+REQ_HASH := $(shell cat requirements.txt requirements-test.txt | sha1sum | cut -c1-12)
+VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
+CITY ?= nyc
+
+.PHONY: run test services stop status venv browser lint bench faults train clean-data
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.txt requirements-test.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+# Debian's Chromium for the browser tests (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+services: venv
+	@$(PY) infra/services.py start
+
+stop:
+	@$(PY) infra/services.py stop
+
+status:
+	@$(PY) infra/services.py status
+
+run: services
+	@bash infra/run.sh $(CITY)
+
+test: services browser
+	$(PY) -m pytest -q
+
+lint: venv
+	$(PY) -m ruff check .
+
+train: services
+	$(PY) -m models.train --city $(CITY)
+
+bench: services
+	$(PY) -m bench.run_all
+
+faults: services browser
+	$(PY) -m pytest -q -m faults tests/faults
+
+clean-data: stop
+	rm -rf data

@@ -1,0 +1,1 @@
+"""Producers, sources and the Kafka -> MongoDB consumer of City Live."""

@@ -1,0 +1,212 @@
+"""Kafka -> MongoDB consumer: validate, write raw_* + kafka_live_feed, then commit.
+
+At-least-once delivery (commit only after the Mongo write) plus idempotent writes
+(deterministic `_id`, duplicates ignored) = effectively once. A message that fails validation
+goes to the DLQ (topic + collection) with its reason and is committed; it never stops the loop.
+A Mongo write failure does not commit: the consumer seeks back and retries the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from ingest.exceptions import RecordRejected
+from ingest.kafka_io import produce_json
+from ingest.schema import DATA_TOPICS, TOPIC_COLLECTION, Topic, to_wire, validate_record
+from pipeline.catalog import City
+from pipeline.ids import make_id, raw_id
+from pipeline.storage import C, insert_new
+
+log = logging.getLogger(__name__)
+SNIPPET = 500
+SUMMARY_FIELDS = {
+    Topic.WEATHER: ("temperature_c", "relative_humidity_pct", "wind_speed_kmh"),
+    Topic.AQI: ("us_aqi", "pm2_5"),
+    Topic.TRAFFIC: ("link_id", "speed_kmh", "congestion"),
+    Topic.POWER: ("demand_mw", "ba_demand_mw"),
+    Topic.INCIDENTS: ("complaint_type", "status"),
+}
+
+
+@dataclass
+class ConsumeStats:
+    consumed: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    write_failures: int = 0
+    cities: set[str] = field(default_factory=set)
+    per_topic: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: ConsumeStats) -> None:
+        self.consumed += other.consumed
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.write_failures += other.write_failures
+        self.cities |= other.cities
+        for topic, n in other.per_topic.items():
+            self.per_topic[topic] += n
+
+
+def check_zone(record: dict[str, Any], catalog: dict[str, City]) -> None:
+    city = catalog.get(record["city_id"])
+    if city is None:
+        raise RecordRejected(f"unknown city_id {record['city_id']!r}")
+    if city.zone(record["zone_id"]) is None:
+        raise RecordRejected(f"unknown zone_id {record['zone_id']!r} for city {city.city_id}")
+    if "lat" in record and not city.bounds.contains(record["lat"], record["lon"]):
+        raise RecordRejected("point outside the city bounds")
+
+
+def summarise(topic: str, record: dict[str, Any]) -> str:
+    parts = []
+    for name in SUMMARY_FIELDS.get(topic, ()):
+        value = record.get(name)
+        if isinstance(value, float):
+            value = round(value, 2)
+        parts.append(f"{name}={value}")
+    return ", ".join(parts)[:200]
+
+
+def dlq_doc(msg_id: str, topic: str, key: str | None, value: bytes | None, reason: str,
+            stage: str, now: datetime) -> dict[str, Any]:
+    snippet = (value or b"")[:SNIPPET].decode("utf-8", errors="replace")
+    return {"_id": msg_id, "topic": topic, "key": key, "reason": reason[:SNIPPET],
+            "value_snippet": snippet, "received_at": now, "stage": stage}
+
+
+def reject_doc(topic: str, reason: str, item: object, now: datetime) -> dict[str, Any]:
+    """DLQ document for an item a source could not turn into a record (producer stage)."""
+    digest = hashlib.sha1(f"{topic}{reason}{item!r}".encode()).hexdigest()[:16]
+    try:
+        value = to_wire(item) if isinstance(item, dict) else repr(item).encode()
+    except (TypeError, ValueError):
+        value = repr(item).encode()
+    return dlq_doc(make_id("producer", topic, digest), topic, None, value, reason, "producer", now)
+
+
+class MessageSink:
+    """Turns a batch of Kafka messages into Mongo writes; pure apart from `write`."""
+
+    def __init__(self, db: Database, catalog: dict[str, City],
+                 dlq_producer: Producer | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.dlq_producer = dlq_producer
+        self.clock = clock
+
+    def write(self, messages: list[Message]) -> ConsumeStats:
+        """Validate and store one batch. Raises PyMongoError when Mongo is unavailable."""
+        stats = ConsumeStats()
+        now = self.clock()
+        raw: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        feed, dead = [], []
+        for msg in messages:
+            topic, part, offset = msg.topic(), msg.partition(), msg.offset()
+            key = msg.key().decode("utf-8", errors="replace") if msg.key() else None
+            msg_id = make_id(topic, part, offset)
+            stats.consumed += 1
+            stats.per_topic[topic] += 1
+            try:
+                if topic not in DATA_TOPICS:
+                    raise RecordRejected(f"unexpected topic {topic!r}")
+                record = validate_record(topic, msg.value() or b"")
+                check_zone(record, self.catalog)
+            except RecordRejected as exc:
+                dead.append(dlq_doc(msg_id, topic, key, msg.value(), exc.reason, "consumer", now))
+                continue
+            collection = TOPIC_COLLECTION[topic]
+            raw[collection].append({"_id": raw_id(collection, record), **record,
+                                    "partition": part, "offset": offset})
+            feed.append({"_id": msg_id, "topic": topic, "partition": part, "offset": offset,
+                         "key": key, "city_id": record["city_id"], "zone_id": record["zone_id"],
+                         "observed_at": record["observed_at"], "consumed_at": now,
+                         "summary": summarise(topic, record), "source": record["source"]})
+            stats.cities.add(record["city_id"])
+        for collection, docs in raw.items():
+            new = insert_new(self.db, collection, docs)
+            stats.stored += new
+            stats.duplicates += len(docs) - new
+        insert_new(self.db, C.LIVE_FEED, feed)
+        if dead:
+            insert_new(self.db, C.DLQ, dead)
+            stats.rejected += len(dead)
+            self._forward_dead(dead)
+        return stats
+
+    def _forward_dead(self, dead: list[dict[str, Any]]) -> None:
+        if self.dlq_producer is None:
+            return
+        for doc in dead:
+            produce_json(self.dlq_producer, Topic.DLQ, doc["key"] or doc["_id"],
+                         {k: v for k, v in doc.items() if k != "_id"}, lambda err, msg: None)
+
+
+def consume_loop(consumer: Consumer, sink: MessageSink, *, batch_size: int = 500,
+                 poll_timeout_s: float = 0.5, stop: Callable[[ConsumeStats, int], bool],
+                 retry_sleep_s: float = 1.0) -> ConsumeStats:
+    """Poll -> write -> commit until `stop(total, empty_polls)` says so."""
+    total = ConsumeStats()
+    empty_polls = 0
+    while not stop(total, empty_polls):
+        messages = consumer.consume(num_messages=batch_size, timeout=poll_timeout_s)
+        good = []
+        for msg in messages:
+            err = msg.error()
+            if err is None:
+                good.append(msg)
+            elif err.code() != KafkaError._PARTITION_EOF:
+                log.warning("kafka error: %s", err.str())
+        if not good:
+            empty_polls += 1
+            continue
+        empty_polls = 0
+        try:
+            stats = sink.write(good)
+        except PyMongoError as exc:
+            total.write_failures += 1
+            log.warning("mongo write failed, not committing; will retry the batch: %s", exc)
+            _rewind(consumer, good)
+            time.sleep(retry_sleep_s)
+            continue
+        consumer.commit(asynchronous=False)
+        total.add(stats)
+    return total
+
+
+def _rewind(consumer: Consumer, messages: list[Message]) -> None:
+    """Seek each partition back to the first uncommitted message of the failed batch."""
+    first: dict[tuple[str, int], int] = {}
+    for msg in messages:
+        key = (msg.topic(), msg.partition())
+        first[key] = min(first.get(key, msg.offset()), msg.offset())
+    for (topic, part), offset in first.items():
+        consumer.seek(TopicPartition(topic, part, offset))
+
+
+def lag_by_topic(consumer: Consumer, topics: tuple[str, ...] = DATA_TOPICS,
+                 timeout_s: float = 5.0) -> dict[str, int]:
+    """Committed-offset lag per topic for this consumer's group."""
+    metadata = consumer.list_topics(timeout=timeout_s)
+    parts = [TopicPartition(t, p) for t in topics if t in metadata.topics
+             for p in metadata.topics[t].partitions]
+    committed = consumer.committed(parts, timeout=timeout_s)
+    lag: dict[str, int] = defaultdict(int)
+    for tp in committed:
+        _low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
+        done = tp.offset if tp.offset >= 0 else _low
+        lag[tp.topic] += max(high - done, 0)
+    return dict(lag)

@@ -1,0 +1,64 @@
+"""One ingest job: fetch a source for a city, produce its records to Kafka, DLQ the rejects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from confluent_kafka import Producer
+from pymongo.database import Database
+
+from ingest.consumer import reject_doc
+from ingest.http import RequestCounter
+from ingest.kafka_io import DeliveryStats, produce_json
+from ingest.schema import KIND_TOPIC, Topic
+from ingest.sources.base import FetchContext, Source
+from pipeline.ids import zone_key
+from pipeline.storage import C, insert_new
+
+
+@dataclass
+class IngestResult:
+    records: int = 0
+    rejects: int = 0
+    requests: int = 0
+    attempts: int = 0
+    delivered: int = 0
+    failed: int = 0
+    watermark: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class DeliveryFailed(RuntimeError):
+    def __init__(self, failed: int, errors: list[str]) -> None:
+        super().__init__(f"{failed} message(s) not delivered to Kafka: {'; '.join(errors[:3])}")
+
+
+def ingest_source(source: Source, ctx: FetchContext, http: httpx.Client, producer: Producer,
+                  db: Database, counter: RequestCounter,
+                  flush_timeout_s: float = 30.0) -> IngestResult:
+    """Fetch -> parse -> produce. Raises ProviderError (recorded by the caller) or DeliveryFailed.
+
+    `counter` is the caller's, so requests and attempts are known even when the fetch fails.
+    """
+    parsed = source.collect(ctx, http, counter)
+    result = IngestResult(requests=counter.requests, attempts=counter.attempts)
+    topic = KIND_TOPIC[source.kind]
+    delivery = DeliveryStats()
+    for record in parsed.records:
+        produce_json(producer, topic, zone_key(record["city_id"], record["zone_id"]), record,
+                     delivery.callback)
+    dead = [reject_doc(topic, r.reason, r.item, ctx.ingested_at) for r in parsed.rejects]
+    if dead:
+        insert_new(db, C.DLQ, dead)
+        for doc in dead:
+            produce_json(producer, Topic.DLQ, doc["_id"], {k: v for k, v in doc.items()
+                                                          if k != "_id"}, delivery.callback)
+    remaining = producer.flush(flush_timeout_s)
+    result.records, result.rejects = len(parsed.records), len(parsed.rejects)
+    result.delivered, result.failed = delivery.delivered, delivery.failed + remaining
+    result.watermark = parsed.watermark
+    if result.failed:
+        raise DeliveryFailed(result.failed, delivery.errors or ["flush timed out"])
+    return result

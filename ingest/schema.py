@@ -1,0 +1,171 @@
+"""Canonical records (DESIGN.md §3a): one pydantic model per topic.
+
+Kafka values are JSON with ISO-8601 UTC strings; `validate_record` turns one into a typed,
+Mongo-ready dict (timezone-aware datetimes, no NaN/Inf) or raises RecordRejected with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingest.exceptions import RecordRejected
+
+SCHEMA_VERSION = 1
+SOURCES = ("open-meteo", "eia", "socrata", "nyc-dot", "tomtom", "simulated")
+MAX_TEXT = 500
+
+
+class Topic:
+    WEATHER = "weather_obs"
+    AQI = "aqi_stream"
+    TRAFFIC = "traffic_events"
+    POWER = "power_demand"
+    INCIDENTS = "incident_text"
+    ALERTS = "grid_alerts"
+    DLQ = "citylive.dlq"
+
+
+DATA_TOPICS = (Topic.WEATHER, Topic.AQI, Topic.TRAFFIC, Topic.POWER, Topic.INCIDENTS)
+ALL_TOPICS = (*DATA_TOPICS, Topic.ALERTS, Topic.DLQ)
+
+# source kind (catalog / scheduler vocabulary) -> topic
+KIND_TOPIC = {
+    "weather": Topic.WEATHER,
+    "aqi": Topic.AQI,
+    "traffic": Topic.TRAFFIC,
+    "power": Topic.POWER,
+    "incidents": Topic.INCIDENTS,
+}
+
+TOPIC_COLLECTION = {
+    Topic.WEATHER: "raw_weather",
+    Topic.AQI: "raw_aqi",
+    Topic.TRAFFIC: "raw_traffic",
+    Topic.POWER: "raw_power",
+    Topic.INCIDENTS: "raw_311",
+}
+
+
+class _Canonical(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
+
+    schema_version: Literal[1]
+    source: Literal["open-meteo", "eia", "socrata", "nyc-dot", "tomtom", "simulated"]
+    city_id: str = Field(min_length=1, max_length=40)
+    zone_id: str = Field(min_length=1, max_length=40)
+    observed_at: datetime
+    ingested_at: datetime
+
+    @field_validator("observed_at", "ingested_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamp must carry a UTC offset")
+        return value.astimezone(UTC)
+
+
+class WeatherObs(_Canonical):
+    temperature_c: float | None = Field(None, ge=-90, le=60)
+    relative_humidity_pct: float | None = Field(None, ge=0, le=100)
+    wind_speed_kmh: float | None = Field(None, ge=0, le=500)
+    precipitation_mm: float | None = Field(None, ge=0, le=500)
+
+
+class AqiObs(_Canonical):
+    us_aqi: int | None = Field(None, ge=0, le=1000)
+    pm2_5: float | None = Field(None, ge=0)
+    pm10: float | None = Field(None, ge=0)
+    ozone: float | None = Field(None, ge=0)
+    nitrogen_dioxide: float | None = Field(None, ge=0)
+
+
+class TrafficObs(_Canonical):
+    link_id: str = Field(min_length=1, max_length=80)
+    speed_kmh: float | None = Field(None, ge=0, le=300)
+    free_flow_kmh: float | None = Field(None, gt=0, le=300)
+    congestion: float | None = Field(None, ge=0, le=1)
+
+
+class PowerObs(_Canonical):
+    respondent: str = Field(min_length=1, max_length=20)
+    ba_demand_mw: float | None = Field(None, ge=0)
+    ba_forecast_mw: float | None = Field(None, ge=0)
+    demand_mw: float | None = Field(None, ge=0)
+
+
+class IncidentObs(_Canonical):
+    incident_id: str = Field(min_length=1, max_length=80)
+    complaint_type: str = Field(min_length=1)
+    descriptor: str | None = None
+    status: str | None = None
+    agency: str | None = None
+    created_at: datetime
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+    @field_validator("created_at")
+    @classmethod
+    def _created_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamp must carry a UTC offset")
+        return value.astimezone(UTC)
+
+
+TOPIC_MODEL: dict[str, type[_Canonical]] = {
+    Topic.WEATHER: WeatherObs,
+    Topic.AQI: AqiObs,
+    Topic.TRAFFIC: TrafficObs,
+    Topic.POWER: PowerObs,
+    Topic.INCIDENTS: IncidentObs,
+}
+
+
+def validate_record(topic: str, value: dict[str, Any] | bytes | str) -> dict[str, Any]:
+    """Validate one canonical record for `topic`; return it as a Mongo-ready dict."""
+    model = TOPIC_MODEL.get(topic)
+    if model is None:
+        raise RecordRejected(f"no canonical schema for topic {topic!r}")
+    if isinstance(value, bytes | str):
+        try:
+            value = json.loads(value, parse_constant=_reject_constant)
+        except (ValueError, RecordRejected) as exc:
+            raise RecordRejected(f"value is not valid JSON: {str(exc)[:120]}") from None
+    if not isinstance(value, dict):
+        raise RecordRejected(f"value must be a JSON object, got {type(value).__name__}")
+    try:
+        record = model.model_validate(value)
+    except ValidationError as exc:
+        raise RecordRejected(_summarise(exc)) from None
+    return record.model_dump()
+
+
+def _reject_constant(name: str) -> float:
+    raise RecordRejected(f"{name} is not allowed")
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:4]:
+        loc = ".".join(str(p) for p in err["loc"]) or "value"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def to_wire(record: dict[str, Any]) -> bytes:
+    """Serialise a canonical record for Kafka: ISO-8601 UTC strings, no NaN."""
+    return json.dumps(record, default=_iso, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def is_finite(value: object) -> bool:
+    return not (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))

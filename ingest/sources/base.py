@@ -1,0 +1,66 @@
+"""The interface every source implements: fetch (IO) apart from parse (pure).
+
+A source fetches everything for one city in as few requests as the provider allows (one per
+cycle, plus pagination pages) and parses the provider's reply into canonical records
+(ingest.schema). Records it cannot place (bad value, no coordinates, outside the city) become
+Rejects with a reason; they go to the DLQ and never drop the rest of the batch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from ingest.http import RequestCounter
+from pipeline.catalog import City
+from pipeline.settings import Settings
+
+
+@dataclass(frozen=True)
+class FetchContext:
+    """What one fetch is for: a city, a time window [start, end) in UTC, and a watermark."""
+
+    city: City
+    settings: Settings
+    start: datetime
+    end: datetime
+    ingested_at: datetime
+    watermark: datetime | None = None  # incremental sources: newest item already stored
+
+
+@dataclass
+class Reject:
+    """One provider item that did not become a record, with why."""
+
+    reason: str
+    item: Any = None
+
+
+@dataclass
+class ParseResult:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    watermark: datetime | None = None  # new watermark for incremental sources
+
+
+class Source(ABC):
+    """One provider for one kind of data (weather, aqi, traffic, power, incidents)."""
+
+    kind: str
+    provider: str
+
+    @abstractmethod
+    def fetch(self, ctx: FetchContext, http: httpx.Client, counter: RequestCounter) -> Any:
+        """Call the provider (through the injected client) and return its decoded reply."""
+
+    @abstractmethod
+    def parse(self, raw: Any, ctx: FetchContext) -> ParseResult:
+        """Pure: provider reply -> canonical records + rejects."""
+
+    def collect(self, ctx: FetchContext, http: httpx.Client,
+                counter: RequestCounter) -> ParseResult:
+        return self.parse(self.fetch(ctx, http, counter), ctx)

@@ -1,0 +1,21 @@
+"""Which Source serves a kind for a city: catalog data + the CITYLIVE_SOURCE setting."""
+
+from __future__ import annotations
+
+from ingest.sources.base import Source
+from pipeline.catalog import SOURCE_KINDS, City
+from pipeline.settings import Settings
+
+
+def source_for(kind: str, city: City, settings: Settings) -> Source:
+    """The live provider named in the catalog when running live, else the simulator."""
+    if kind not in SOURCE_KINDS:
+        raise ValueError(f"unknown source kind {kind!r}; expected one of {SOURCE_KINDS}")
+    provider = city.live_sources.get(kind)
+    if settings.citylive_source == "live" and provider:
+        from ingest.sources.live import live_source
+
+        return live_source(kind, provider)
+    from ingest.sources.simulated import SimulatedSource
+
+    return SimulatedSource(kind)

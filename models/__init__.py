@@ -1,0 +1,1 @@
+"""Offline-trained forecasting models (LSTM, TFT, GNN), their registry and precompute."""

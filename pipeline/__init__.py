@@ -1,0 +1,1 @@
+"""Processing, storage and the sidecar scheduler of City Live."""

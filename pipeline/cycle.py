@@ -1,0 +1,188 @@
+"""The jobs of one city, each a few lines between IO calls: ingest, consume, process,
+precompute, backfill. The scheduler (sidecar) and `--once` both call these."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from confluent_kafka import Consumer, Producer
+from pymongo.database import Database
+
+from ingest.consumer import ConsumeStats, MessageSink, consume_loop, lag_by_topic, reject_doc
+from ingest.http import RequestCounter
+from ingest.kafka_io import DeliveryStats, produce_json
+from ingest.producer import ingest_source
+from ingest.schema import KIND_TOPIC, TOPIC_COLLECTION
+from ingest.sources.base import FetchContext
+from ingest.sources.registry import source_for
+from pipeline.catalog import SOURCE_KINDS, City
+from pipeline.ids import make_id, raw_id
+from pipeline.runs import recorded_run
+from pipeline.settings import Settings
+from pipeline.storage import C, insert_new, replace_one
+
+log = logging.getLogger(__name__)
+
+CADENCE_MIN = {"weather": 10, "aqi": 10, "traffic": 5, "power": 15, "incidents": 5}
+LIVE_WINDOW = timedelta(hours=2)
+
+
+@dataclass
+class Services:
+    """The IO clients of one sidecar process, built once at start-up."""
+
+    settings: Settings
+    db: Database
+    producer: Producer
+    http: httpx.Client
+    catalog: dict[str, City]
+    dlq_producer: Producer | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def floor_hour(ts: datetime) -> datetime:
+    return ts.replace(minute=0, second=0, microsecond=0)
+
+
+def get_watermark(db: Database, city_id: str, kind: str) -> datetime | None:
+    doc = db[C.WATERMARKS].find_one({"_id": make_id(city_id, kind)})
+    return doc["watermark"] if doc else None
+
+
+def set_watermark(db: Database, city_id: str, kind: str, watermark: datetime) -> None:
+    current = get_watermark(db, city_id, kind)
+    if current is None or watermark > current:  # watermarks only move forward
+        replace_one(db, C.WATERMARKS, {"_id": make_id(city_id, kind), "city_id": city_id,
+                                       "kind": kind, "watermark": watermark})
+
+
+def ingest_kind(svc: Services, city: City, kind: str, now: datetime) -> bool:
+    """One source for one city: fetch, produce to Kafka, record the run. True when it succeeded."""
+    source = source_for(kind, city, svc.settings)
+    ctx = FetchContext(city=city, settings=svc.settings, start=floor_hour(now) - LIVE_WINDOW,
+                       end=now, ingested_at=now,
+                       watermark=get_watermark(svc.db, city.city_id, kind))
+    counter = RequestCounter()
+    with recorded_run(svc.db, "ingest", city.city_id, kind, source.provider) as run:
+        try:
+            result = ingest_source(source, ctx, svc.http, svc.producer, svc.db, counter)
+        finally:
+            run.update(requests=counter.requests, attempts=counter.attempts)
+        run.update(records=result.records, rejects=result.rejects)
+        if result.watermark is not None:
+            set_watermark(svc.db, city.city_id, kind, result.watermark)
+    return run["ok"]
+
+
+def ingest_city(svc: Services, city: City, now: datetime,
+                kinds: tuple[str, ...] = SOURCE_KINDS) -> dict[str, bool]:
+    """Every source of a city; one failing source never stops the others."""
+    return {kind: ingest_kind(svc, city, kind, now) for kind in kinds}
+
+
+def consume_until_caught_up(svc: Services, consumer: Consumer, max_seconds: float = 120.0
+                            ) -> ConsumeStats:
+    """Consume until the group has no lag left (or max_seconds), committing after each write."""
+    sink = MessageSink(svc.db, svc.catalog, svc.dlq_producer)
+    deadline = time.monotonic() + max_seconds
+
+    def stop(_total: ConsumeStats, empty_polls: int) -> bool:
+        if time.monotonic() > deadline:
+            return True
+        if empty_polls < 2 or not consumer.assignment():
+            return False
+        return sum(lag_by_topic(consumer).values()) == 0
+
+    with recorded_run(svc.db, "consume") as run:
+        stats = consume_loop(consumer, sink, stop=stop)
+        run.update(records=stats.stored, rejects=stats.rejected,
+                   duplicates=stats.duplicates, consumed=stats.consumed)
+    return stats
+
+
+def alert_publisher(svc: Services):
+    """publish(topic, key, doc) for processing: alerts go to the grid_alerts topic."""
+    delivery = DeliveryStats()
+
+    def publish(topic: str, key: str, doc: dict[str, Any]) -> None:
+        produce_json(svc.producer, topic, key, doc, delivery.callback)
+
+    return publish
+
+
+def process_city_job(svc: Services, city: City, now: datetime) -> bool:
+    from pipeline.processing.job import process_city
+
+    with recorded_run(svc.db, "process", city.city_id) as run:
+        summary = process_city(svc.db, city, now, publish=alert_publisher(svc))
+        svc.producer.flush(10)
+        run.update(summary=_jsonable(summary))
+    return run["ok"]
+
+
+def precompute_city_job(svc: Services, city: City, now: datetime) -> bool:
+    """Inference only, with artifacts cached per process (models.precompute)."""
+    with recorded_run(svc.db, "precompute", city.city_id) as run:
+        from models.precompute import precompute_city, score_city
+
+        summary = precompute_city(svc.db, svc.settings, city, now)
+        run.update(summary=_jsonable(summary))
+        if summary.get("missing"):
+            run["message"] = summary.get("message") or f"missing artifacts: {summary['missing']}"
+        run.update(scorecard=_jsonable(score_city(svc.db, city, now)))
+    return run["ok"]
+
+
+def backfill_city(svc: Services, city: City, now: datetime, days: int) -> dict[str, Any]:
+    """History for a new city, written straight to Mongo (the live path goes through Kafka).
+
+    Raw observations are kept for the raw retention window; the whole history becomes hourly
+    read models (city_day, processed_zone_data) through processing.process_history.
+    """
+    from pipeline.processing.job import process_history
+
+    start = floor_hour(now) - timedelta(days=days)
+    keep_raw_from = now - timedelta(days=svc.settings.citylive_raw_retention_days)
+    raw: dict[str, list[dict[str, Any]]] = {}
+    summary: dict[str, Any] = {"days": days, "records": {}, "failed": {}}
+    for kind in SOURCE_KINDS:
+        source = source_for(kind, city, svc.settings)
+        ctx = FetchContext(city=city, settings=svc.settings, start=start, end=now, ingested_at=now,
+                           watermark=None)
+        counter = RequestCounter()
+        with recorded_run(svc.db, "backfill", city.city_id, kind, source.provider) as run:
+            try:
+                parsed = source.collect(ctx, svc.http, counter)
+            finally:
+                run.update(requests=counter.requests, attempts=counter.attempts)
+            collection = TOPIC_COLLECTION[KIND_TOPIC[kind]]
+            docs = [{"_id": raw_id(collection, r), **r} for r in parsed.records]
+            raw[collection] = docs
+            insert_new(svc.db, collection, [d for d in docs if d["observed_at"] >= keep_raw_from])
+            dead = [reject_doc(KIND_TOPIC[kind], r.reason, r.item, now) for r in parsed.rejects]
+            insert_new(svc.db, C.DLQ, dead)
+            run.update(records=len(docs), rejects=len(dead))
+            if parsed.watermark is not None:
+                set_watermark(svc.db, city.city_id, kind, parsed.watermark)
+            summary["records"][kind] = len(docs)
+        if not run["ok"]:
+            summary["failed"][kind] = run["error"]
+    with recorded_run(svc.db, "process_history", city.city_id) as run:
+        run.update(summary=_jsonable(process_history(svc.db, city, raw, start, now)))
+    return summary
+
+
+def _jsonable(value: Any) -> Any:
+    """Summaries go into Mongo: keep plain types, drop NaN."""
+    if isinstance(value, dict):
+        return {str(k).replace(".", "_"): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value

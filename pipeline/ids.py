@@ -1,0 +1,46 @@
+"""Deterministic string `_id`s built from natural keys, so a replay upserts, never duplicates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+SEP = "|"
+
+
+def iso_minute(ts: datetime) -> str:
+    """UTC timestamp as `2026-11-28T14:00Z` (minute precision, the natural-key form)."""
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime in a natural key; use UTC-aware datetimes")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def iso_day(ts: datetime) -> str:
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime in a natural key; use UTC-aware datetimes")
+    return ts.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def make_id(*parts: object) -> str:
+    """Join key parts with `|`; datetimes become ISO minutes. Parts may not contain `|`."""
+    out = []
+    for part in parts:
+        text = iso_minute(part) if isinstance(part, datetime) else str(part)
+        if SEP in text or not text:
+            raise ValueError(f"bad natural-key part {text!r}")
+        out.append(text)
+    return SEP.join(out)
+
+
+def zone_key(city_id: str, zone_id: str) -> str:
+    """Kafka message key for a zone (DESIGN.md §3)."""
+    return f"{city_id}:{zone_id}"
+
+
+def raw_id(topic_collection: str, record: dict) -> str:
+    """Natural key of a canonical record in its raw_* collection."""
+    city, zone, observed = record["city_id"], record["zone_id"], record["observed_at"]
+    if topic_collection == "raw_traffic":
+        return make_id(city, zone, record["link_id"], observed)
+    if topic_collection == "raw_311":
+        return make_id(city, record["incident_id"])
+    return make_id(city, zone, observed)

@@ -1,0 +1,272 @@
+"""The sidecar: every schedule of City Live in one process (APScheduler).
+
+    python -m pipeline.scheduler                     # run forever
+    python -m pipeline.scheduler --once --city nyc   # one full cycle, exit 0 iff all sources ok
+
+Jobs never overlap themselves (max_instances=1, coalesce) and a failing job is recorded in
+pipeline_runs and retried at its next tick; it never kills the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from ingest.consumer import MessageSink, consume_loop, lag_by_topic
+from ingest.kafka_io import ensure_topics, make_consumer, make_producer
+from pipeline.catalog import SOURCE_KINDS, City, UnknownCityError, get_city, load_catalog
+from pipeline.cycle import (
+    CADENCE_MIN,
+    Services,
+    backfill_city,
+    consume_until_caught_up,
+    ingest_city,
+    ingest_kind,
+    precompute_city_job,
+    process_city_job,
+)
+from pipeline.history import day_id
+from pipeline.runs import recorded_run
+from pipeline.settings import Settings, get_settings
+from pipeline.storage import C, apply_retention, ensure_indexes, get_db, load_catalog_into
+
+log = logging.getLogger("citylive.sidecar")
+JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
+PROCESS_EVERY_MIN = 2
+PRECOMPUTE_EVERY_MIN = 60
+
+
+def build_services(settings: Settings) -> Services:
+    db = get_db(settings)
+    db.command("ping")
+    ensure_indexes(db)
+    catalog = load_catalog()
+    load_catalog_into(db, catalog.values())
+    ensure_topics(settings)
+    producer = make_producer(settings)
+    http = httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True,
+                        headers={"User-Agent": "citylive/1.0"})
+    return Services(settings=settings, db=db, producer=producer, http=http, catalog=catalog,
+                    dlq_producer=producer)
+
+
+def has_history(svc: Services, city: City, now: datetime) -> bool:
+    yesterday = now - timedelta(days=1)
+    return svc.db[C.CITY_DAY].find_one({"_id": day_id(city.city_id, yesterday)}) is not None
+
+
+def set_city_status(svc: Services, city_id: str, status: str, error: str | None = None) -> None:
+    now = datetime.now(UTC)
+    svc.db[C.CITY_REQUESTS].update_one(
+        {"_id": city_id},
+        {"$set": {"city_id": city_id, "status": status, "updated_at": now, "error": error},
+         "$setOnInsert": {"requested_at": now}}, upsert=True)
+    if status == "active":
+        svc.db[C.CITIES].update_one({"_id": city_id}, {"$set": {"active": True}})
+
+
+def run_once(svc: Services, city: City, backfill_days: int, with_precompute: bool = True) -> int:
+    """ingest all sources -> consume until caught up -> process -> (backfill) -> precompute."""
+    now = datetime.now(UTC)
+    oks = ingest_city(svc, city, now)
+    consumer = make_consumer(svc.settings)
+    consumer.subscribe(list(_topics()))
+    try:
+        consume_until_caught_up(svc, consumer)
+    finally:
+        consumer.close()
+    process_city_job(svc, city, now)
+    if backfill_days > 0 and not has_history(svc, city, now):
+        set_city_status(svc, city.city_id, "backfilling")
+        backfill_city(svc, city, now, backfill_days)
+        process_city_job(svc, city, now)  # again, now with baselines for anomalies
+    set_city_status(svc, city.city_id, "active")
+    if with_precompute:
+        precompute_city_job(svc, city, now)
+    failed = [k for k, ok in oks.items() if not ok]
+    if failed:
+        log.warning("%s: sources failed this cycle: %s (see pipeline_runs)", city.city_id, failed)
+    return 1 if failed else 0
+
+
+def _topics() -> tuple[str, ...]:
+    from ingest.schema import DATA_TOPICS
+
+    return DATA_TOPICS
+
+
+class Sidecar:
+    """Owns the APScheduler jobs and the consumer thread of the long-running sidecar."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone=UTC)
+        self.stop_event = threading.Event()
+        self.active: set[str] = set()
+        self.consumer = make_consumer(svc.settings)
+        self.training: dict[str, subprocess.Popen] = {}
+
+    def start(self, cities: list[str]) -> None:
+        self.consumer.subscribe(list(_topics()))
+        threading.Thread(target=self._consume_forever, name="consumer", daemon=True).start()
+        self.scheduler.add_job(self.poll_city_requests, "interval", seconds=2, id="city_requests")
+        self.scheduler.add_job(self.retention, "interval", minutes=60, id="retention",
+                               next_run_time=datetime.now(UTC) + timedelta(minutes=5))
+        self.scheduler.start()
+        for city_id in cities:
+            self.request_city(city_id)
+
+    def request_city(self, city_id: str) -> None:
+        doc = self.svc.db[C.CITY_REQUESTS].find_one({"_id": city_id})
+        if doc is None or doc.get("status") not in ("requested", "backfilling"):
+            set_city_status(self.svc, city_id, "requested")
+
+    def poll_city_requests(self) -> None:
+        for doc in self.svc.db[C.CITY_REQUESTS].find({"status": {"$in": ["requested", "active"]}}):
+            city_id = doc["_id"]
+            if city_id in self.active:
+                continue
+            try:
+                city = get_city(city_id)
+            except UnknownCityError as exc:
+                set_city_status(self.svc, city_id, "failed", str(exc))
+                continue
+            self.activate(city)
+
+    def activate(self, city: City) -> None:
+        """First cycle (fast first data), then backfill, then the city's recurring jobs."""
+        self.active.add(city.city_id)
+        svc, now = self.svc, datetime.now(UTC)
+        with recorded_run(svc.db, "activate", city.city_id):
+            ingest_city(svc, city, now)
+            if not has_history(svc, city, now):
+                set_city_status(svc, city.city_id, "backfilling")
+                process_city_job(svc, city, now)
+                backfill_city(svc, city, now, svc.settings.citylive_backfill_days)
+            process_city_job(svc, city, datetime.now(UTC))
+            set_city_status(svc, city.city_id, "active")
+        self.maybe_train(city)
+        self.schedule_city(city)
+
+    def schedule_city(self, city: City) -> None:
+        cid = city.city_id
+        for kind in SOURCE_KINDS:
+            self.scheduler.add_job(lambda k=kind: ingest_kind(self.svc, city, k, datetime.now(UTC)),
+                                   "interval", minutes=CADENCE_MIN[kind],
+                                   id=f"ingest:{cid}:{kind}", replace_existing=True)
+        self.scheduler.add_job(lambda: process_city_job(self.svc, city, datetime.now(UTC)),
+                               "interval", minutes=PROCESS_EVERY_MIN, id=f"process:{cid}",
+                               replace_existing=True)
+        self.scheduler.add_job(lambda: precompute_city_job(self.svc, city, datetime.now(UTC)),
+                               "interval", minutes=PRECOMPUTE_EVERY_MIN, id=f"precompute:{cid}",
+                               replace_existing=True,
+                               next_run_time=datetime.now(UTC) + timedelta(seconds=5))
+
+    def maybe_train(self, city: City) -> None:
+        """Train once, offline, in a separate process, for a city without artifacts."""
+        if self.svc.db[C.MODEL_REGISTRY].find_one({"city_id": city.city_id}) is not None:
+            return
+        if city.city_id in self.training:
+            return
+        log_path = Path("data/logs") / f"train-{city.city_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as out:
+            self.training[city.city_id] = subprocess.Popen(
+                [sys.executable, "-m", "models.train", "--city", city.city_id],
+                stdout=out, stderr=subprocess.STDOUT)
+        log.info("training %s offline in pid %s (log %s)", city.city_id,
+                 self.training[city.city_id].pid, log_path)
+
+    def retention(self) -> None:
+        with recorded_run(self.svc.db, "retention") as run:
+            run["deleted"] = apply_retention(self.svc.db,
+                                             raw_days=self.svc.settings.citylive_raw_retention_days)
+
+    def _consume_forever(self) -> None:
+        sink = MessageSink(self.svc.db, self.svc.catalog, self.svc.dlq_producer)
+        last_status = [datetime.now(UTC)]
+
+        def stop(total, _empty) -> bool:
+            now = datetime.now(UTC)
+            if now - last_status[0] > timedelta(seconds=15):
+                last_status[0] = now
+                self._write_consumer_status(total, now)
+            return self.stop_event.is_set()
+
+        try:
+            consume_loop(self.consumer, sink, stop=stop)
+        finally:
+            self.consumer.close()
+
+    def _write_consumer_status(self, total, now: datetime) -> None:
+        try:
+            lag = lag_by_topic(self.consumer)
+        except Exception as exc:  # status is best effort; consumption goes on
+            log.warning("could not read consumer lag: %s", exc)
+            lag = {}
+        self.svc.db[C.CONSUMER_STATUS].replace_one(
+            {"_id": "consumer"},
+            {"_id": "consumer", "updated_at": now, "lag": lag, "consumed_total": total.consumed,
+             "stored_total": total.stored, "dlq_total": total.rejected,
+             "per_topic": dict(total.per_topic)}, upsert=True)
+
+    def shutdown(self) -> None:
+        self.stop_event.set()
+        self.scheduler.shutdown(wait=False)
+        self.svc.producer.flush(5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.scheduler", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--once", action="store_true", help="run one full cycle and exit")
+    parser.add_argument("--city", action="append", help="city id (repeatable); default: settings")
+    parser.add_argument("--backfill-days", type=int, default=None,
+                        help="history to backfill for a city without any (default: settings)")
+    parser.add_argument("--no-precompute", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = get_settings()
+    cities = args.city or settings.citylive_cities
+    try:
+        resolved = [get_city(c) for c in cities]
+    except UnknownCityError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    try:
+        svc = build_services(settings)
+    except Exception as exc:
+        print(f"error: cannot reach MongoDB/Kafka: {type(exc).__name__}: {exc}\n"
+              "Is `make services` running (or MONGO_URI / KAFKA_BOOTSTRAP_SERVERS set)?",
+              file=sys.stderr)
+        return 1
+    if args.once:
+        days = settings.citylive_backfill_days if args.backfill_days is None else args.backfill_days
+        code = 0
+        for city in resolved:
+            code |= run_once(svc, city, days, with_precompute=not args.no_precompute)
+        svc.producer.flush(10)
+        return code
+    sidecar = Sidecar(svc)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    sidecar.start(cities)
+    log.info("sidecar running for %s", ", ".join(cities))
+    done.wait()
+    sidecar.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from ingest.exceptions import RecordRejected
+from ingest.schema import Topic, to_wire, validate_record
+
+
+def weather(**over):
+    base = {"schema_version": 1, "source": "simulated", "city_id": "nyc", "zone_id": "z01",
+            "observed_at": "2026-11-28T14:00:00Z", "ingested_at": "2026-11-28T14:01:00+00:00",
+            "temperature_c": 3.5, "relative_humidity_pct": 60, "wind_speed_kmh": 12.0,
+            "precipitation_mm": None}
+    base.update(over)
+    return base
+
+
+def test_valid_record_round_trips_through_the_wire_format():
+    rec = validate_record(Topic.WEATHER, json.dumps(weather()).encode())
+    assert rec["observed_at"] == datetime(2026, 11, 28, 14, tzinfo=UTC)
+    assert rec["precipitation_mm"] is None
+    assert validate_record(Topic.WEATHER, to_wire(rec)) == rec
+
+
+def test_offsets_are_normalised_to_utc():
+    rec = validate_record(Topic.WEATHER, weather(observed_at="2026-11-28T09:00:00-05:00"))
+    assert rec["observed_at"] == datetime(2026, 11, 28, 14, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value,reason", [
+    (b"not json", "not valid JSON"),
+    (b"[1, 2]", "JSON object"),
+    (b'{"temperature_c": NaN}', "NaN"),
+    (json.dumps(weather(temperature_c="warm")).encode(), "temperature_c"),
+    (json.dumps(weather(temperature_c=999)).encode(), "temperature_c"),
+    (json.dumps(weather(observed_at="2026-11-28T14:00:00")).encode(), "observed_at"),
+    (json.dumps(weather(source="made-up")).encode(), "source"),
+    (json.dumps(weather(unexpected=1)).encode(), "unexpected"),
+    (json.dumps({k: v for k, v in weather().items() if k != "zone_id"}).encode(), "zone_id"),
+    (json.dumps(weather(zone_id="z" * 5000)).encode(), "zone_id"),
+])
+def test_invalid_values_are_rejected_with_a_reason(value, reason):
+    with pytest.raises(RecordRejected) as err:
+        validate_record(Topic.WEATHER, value)
+    assert reason in err.value.reason
+
+
+def test_unknown_topic_is_rejected():
+    with pytest.raises(RecordRejected, match="no canonical schema"):
+        validate_record("nope", weather())
+
+
+def test_incident_requires_coordinates_and_created_at():
+    inc = {"schema_version": 1, "source": "socrata", "city_id": "nyc", "zone_id": "z01",
+           "observed_at": "2026-11-28T14:00:00Z", "ingested_at": "2026-11-28T14:01:00Z",
+           "incident_id": "1", "complaint_type": "Noise", "created_at": "2026-11-28T14:00:00Z",
+           "lat": 40.7, "lon": -74.0}
+    assert validate_record(Topic.INCIDENTS, inc)["lat"] == 40.7
+    del inc["lat"]
+    with pytest.raises(RecordRejected, match="lat"):
+        validate_record(Topic.INCIDENTS, inc)
+
+
+def test_to_wire_refuses_nan():
+    with pytest.raises(ValueError):
+        to_wire({"x": float("nan")})
