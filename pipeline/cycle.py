@@ -29,7 +29,7 @@ from pipeline.storage import C, insert_new, replace_one
 log = logging.getLogger(__name__)
 
 CADENCE_MIN = {"weather": 10, "aqi": 10, "traffic": 5, "power": 15, "incidents": 5}
-LIVE_WINDOW = timedelta(hours=2)
+LIVE_WINDOW = timedelta(hours=1)
 
 
 @dataclass
