@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
@@ -197,16 +198,19 @@ def _rewind(consumer: Consumer, messages: list[Message]) -> None:
         consumer.seek(TopicPartition(topic, part, offset))
 
 
-def lag_by_topic(consumer: Consumer, topics: tuple[str, ...] = DATA_TOPICS,
-                 timeout_s: float = 5.0) -> dict[str, int]:
-    """Committed-offset lag per topic for this consumer's group."""
+def lag_by_topic(consumer: Consumer, admin: AdminClient,
+                 topics: tuple[str, ...] = DATA_TOPICS, timeout_s: float = 5.0) -> dict[str, int]:
+    """Committed-offset lag per topic for this consumer's group (two batched requests)."""
     metadata = consumer.list_topics(timeout=timeout_s)
     parts = [TopicPartition(t, p) for t in topics if t in metadata.topics
              for p in metadata.topics[t].partitions]
     committed = consumer.committed(parts, timeout=timeout_s)
+    futures = admin.list_offsets({tp: OffsetSpec.latest() for tp in parts},
+                                 request_timeout=timeout_s)
+    high = {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
     lag: dict[str, int] = defaultdict(int)
     for tp in committed:
-        _low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
-        done = tp.offset if tp.offset >= 0 else _low
-        lag[tp.topic] += max(high - done, 0)
+        end = high[(tp.topic, tp.partition)]
+        done = tp.offset if tp.offset >= 0 else 0
+        lag[tp.topic] += max(end - done, 0)
     return dict(lag)

@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
 from pymongo.database import Database
 
 from ingest.consumer import ConsumeStats, MessageSink, consume_loop, lag_by_topic, reject_doc
 from ingest.http import RequestCounter
-from ingest.kafka_io import DeliveryStats, produce_json
+from ingest.kafka_io import DeliveryStats, client_config, produce_json
 from ingest.producer import ingest_source
 from ingest.schema import KIND_TOPIC, TOPIC_COLLECTION
 from ingest.sources.base import FetchContext
@@ -90,13 +91,14 @@ def consume_until_caught_up(svc: Services, consumer: Consumer, max_seconds: floa
     """Consume until the group has no lag left (or max_seconds), committing after each write."""
     sink = MessageSink(svc.db, svc.catalog, svc.dlq_producer)
     deadline = time.monotonic() + max_seconds
+    admin = AdminClient(client_config(svc.settings))
 
     def stop(_total: ConsumeStats, empty_polls: int) -> bool:
         if time.monotonic() > deadline:
             return True
         if empty_polls < 2 or not consumer.assignment():
             return False
-        return sum(lag_by_topic(consumer).values()) == 0
+        return sum(lag_by_topic(consumer, admin).values()) == 0
 
     with recorded_run(svc.db, "consume") as run:
         stats = consume_loop(consumer, sink, stop=stop)

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
+from confluent_kafka.admin import AdminClient
 
 from ingest.consumer import MessageSink, consume_loop, lag_by_topic
-from ingest.kafka_io import ensure_topics, make_consumer, make_producer
+from ingest.kafka_io import client_config, ensure_topics, make_consumer, make_producer
 from pipeline.catalog import SOURCE_KINDS, City, UnknownCityError, get_city, load_catalog
 from pipeline.cycle import (
     CADENCE_MIN,
@@ -34,7 +35,6 @@ from pipeline.cycle import (
     precompute_city_job,
     process_city_job,
 )
-from pipeline.history import day_id
 from pipeline.runs import recorded_run
 from pipeline.settings import Settings, get_settings
 from pipeline.storage import C, apply_retention, ensure_indexes, get_db, load_catalog_into
@@ -59,9 +59,16 @@ def build_services(settings: Settings) -> Services:
                     dlq_producer=producer)
 
 
-def has_history(svc: Services, city: City, now: datetime) -> bool:
-    yesterday = now - timedelta(days=1)
-    return svc.db[C.CITY_DAY].find_one({"_id": day_id(city.city_id, yesterday)}) is not None
+def has_history(svc: Services, city: City) -> bool:
+    """True once a backfill of this city completed (recorded on its city_requests document)."""
+    doc = svc.db[C.CITY_REQUESTS].find_one({"_id": city.city_id})
+    return bool(doc and doc.get("backfilled_at"))
+
+
+def mark_backfilled(svc: Services, city: City, days: int) -> None:
+    svc.db[C.CITY_REQUESTS].update_one(
+        {"_id": city.city_id},
+        {"$set": {"backfilled_at": datetime.now(UTC), "backfill_days": days}}, upsert=True)
 
 
 def set_city_status(svc: Services, city_id: str, status: str, error: str | None = None) -> None:
@@ -85,9 +92,10 @@ def run_once(svc: Services, city: City, backfill_days: int, with_precompute: boo
     finally:
         consumer.close()
     process_city_job(svc, city, now)
-    if backfill_days > 0 and not has_history(svc, city, now):
+    if backfill_days > 0 and not has_history(svc, city):
         set_city_status(svc, city.city_id, "backfilling")
         backfill_city(svc, city, now, backfill_days)
+        mark_backfilled(svc, city, backfill_days)
         process_city_job(svc, city, now)  # again, now with baselines for anomalies
     set_city_status(svc, city.city_id, "active")
     if with_precompute:
@@ -113,6 +121,7 @@ class Sidecar:
         self.stop_event = threading.Event()
         self.active: set[str] = set()
         self.consumer = make_consumer(svc.settings)
+        self.admin = AdminClient(client_config(svc.settings))
         self.training: dict[str, subprocess.Popen] = {}
 
     def start(self, cities: list[str]) -> None:
@@ -148,10 +157,11 @@ class Sidecar:
         svc, now = self.svc, datetime.now(UTC)
         with recorded_run(svc.db, "activate", city.city_id):
             ingest_city(svc, city, now)
-            if not has_history(svc, city, now):
+            if not has_history(svc, city):
                 set_city_status(svc, city.city_id, "backfilling")
                 process_city_job(svc, city, now)
                 backfill_city(svc, city, now, svc.settings.citylive_backfill_days)
+                mark_backfilled(svc, city, svc.settings.citylive_backfill_days)
             process_city_job(svc, city, datetime.now(UTC))
             set_city_status(svc, city.city_id, "active")
         self.maybe_train(city)
@@ -209,7 +219,7 @@ class Sidecar:
 
     def _write_consumer_status(self, total, now: datetime) -> None:
         try:
-            lag = lag_by_topic(self.consumer)
+            lag = lag_by_topic(self.consumer, self.admin)
         except Exception as exc:  # status is best effort; consumption goes on
             log.warning("could not read consumer lag: %s", exc)
             lag = {}
@@ -234,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="history to backfill for a city without any (default: settings)")
     parser.add_argument("--no-precompute", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
+                        force=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = get_settings()
     cities = args.city or settings.citylive_cities
