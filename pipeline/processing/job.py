@@ -120,14 +120,18 @@ def upsert_many(db: Database, collection: str, docs: Sequence[dict[str, Any]],
     return replaced
 
 
-def _replace_span(db: Database, collection: str, docs: Sequence[dict[str, Any]], city_id: str,
-                  field: str, start: datetime, end: datetime) -> None:
-    """Write a backfill span: plain inserts, and only if some documents of the span already
-    existed, one filtered delete of the span (a single scan) and the inserts again."""
-    if not docs or insert_new(db, collection, docs) == len(docs):
-        return
-    db[collection].delete_many({"city_id": city_id, field: {"$gte": start, "$lt": end}})
-    insert_new(db, collection, docs)
+def _write_span(db: Database, collection: str, docs: Sequence[dict[str, Any]],
+                replace_existing: bool) -> int:
+    """Write a backfill span: plain inserts (duplicates ignored). With `replace_existing`, the
+    documents that already existed are replaced one by one: only for small collections
+    (city_day), since on FerretDB changing a stored document scans its collection. Large ones
+    (processed_zone_data, meter_readings) keep what a scheduled pass already wrote for the few
+    overlapping hours: the same observations, first write wins."""
+    if not docs:
+        return 0
+    if insert_new(db, collection, docs) == len(docs) or not replace_existing:
+        return 0
+    return upsert_many(db, collection, docs)
 
 
 def _publish_alerts(publish: Publish | None, alerts: Sequence[dict[str, Any]]) -> int:
@@ -213,11 +217,9 @@ def process_history(db: Database, city: City | str, raw: RawRecords, start: date
     clear_history_cache(city.city_id)
     stored = {d["_id"]: d for d in load_city_days(db, city.city_id, start, end)}
     days = [merge_city_day(stored.get(d["_id"]), d, start) for d in result.city_days]
-    if days:
-        _replace_span(db, C.CITY_DAY, days, city.city_id, "day_start", days[0]["day_start"], end)
-    _replace_span(db, C.PROCESSED, result.processed, city.city_id, "ts", processed_since, end)
-    _replace_span(db, C.METER_READINGS, result.meter_readings, city.city_id, "observed_at",
-                  meters_since, end)
+    _write_span(db, C.CITY_DAY, days, replace_existing=True)
+    _write_span(db, C.PROCESSED, result.processed, replace_existing=False)
+    _write_span(db, C.METER_READINGS, result.meter_readings, replace_existing=False)
     return {
         "city_id": city.city_id, "hours": int(result.enriched.frame["ts"].nunique()),
         "zones": len(city.zones), "records": sum(len(v) for v in raw.values()),
