@@ -1,0 +1,55 @@
+"""Fixtures for the UI tests: a dedicated MongoDB database on the real local server, seeded with
+hand-built read-model documents, pointed at through MONGO_DB, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from pipeline.settings import get_settings
+from tests.ui.seed_docs import seed_catalog, seed_city, seed_shared
+from tests.ui.ui_env import (
+    MONGO_URI,
+    TEST_DB,
+    Seeded,
+    clear_streamlit_caches,
+    point_settings_at,
+)
+
+
+@pytest.fixture(scope="module")
+def seeded_db() -> Iterator[Seeded]:
+    """nyc seeded with every read model (3 days of history); chicago in the catalog only.
+
+    Module scope: MONGO_DB is restored when the module's tests are done, so other test
+    packages never see the test database.
+    """
+    client = MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=3000)
+    try:
+        client.admin.command("ping")
+    except PyMongoError as exc:
+        pytest.fail(f"the UI integration tests need MongoDB at {MONGO_URI} (`make services`): "
+                    f"{exc}")
+    previous = os.environ.get("MONGO_DB")
+    client.drop_database(TEST_DB)
+    db = client[TEST_DB]
+    now = datetime.now(UTC)
+    catalog = seed_catalog(db, active=("nyc",))
+    seed_city(db, catalog["nyc"], now, days=3)
+    seed_shared(db, now)
+    point_settings_at(TEST_DB)
+    assert get_settings().mongo_db == TEST_DB
+    clear_streamlit_caches()
+    try:
+        yield Seeded(db, now, TEST_DB)
+    finally:
+        client.drop_database(TEST_DB)
+        client.close()
+        point_settings_at(previous)
+        clear_streamlit_caches()
