@@ -1,11 +1,17 @@
 """The hourly zone history read model: one `city_day` document per city and UTC day.
 
 Pages and models read history here by exact `_id` (`nyc|2026-11-28`), the one lookup FerretDB
-pushes down, instead of scanning per-zone-hour documents. Shape:
+pushes down, instead of scanning per-zone-hour documents. Logical shape (what callers see):
 
     {_id, city_id, day_start, hours: [24 UTC datetimes],
      zones: {zone_id: {metric: [24 values or None]}},
      incidents_by_type: {complaint_type: count}, anomalies: [{zone_id, ts, metric, value, zscore}]}
+
+Stored shape: `zones` is packed into one binary field (`values`: float64 little-endian,
+zones x metrics x 24, NaN = no value) with `zone_ids` and `metrics` naming its axes. FerretDB
+converts every BSON value of a document on each read; one 40-zone day is ~11,500 numbers as
+lists (~65 ms a read) but a single value packed. `encode_city_day` / `decode_city_day` are the
+only places that know this; read and write through `read_city_day` / `write_city_days`.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from bson.binary import Binary
 from pymongo.database import Database
 
 from pipeline.ids import iso_day, make_id
-from pipeline.storage import C
+from pipeline.storage import C, upsert_many
 
 HOURLY_METRICS = (
     "demand_mw", "demand_forecast_mw", "temperature_c", "relative_humidity_pct",
@@ -107,12 +114,57 @@ def city_days_to_frame(docs: list[dict[str, Any]], start: datetime | None = None
     return frame.sort_values(["zone_id", "ts"]).reset_index(drop=True)
 
 
+def encode_city_day(doc: dict[str, Any]) -> dict[str, Any]:
+    """Pure: logical city_day -> stored form (zones packed into one binary value)."""
+    zone_ids = sorted(doc["zones"])
+    metrics = list(HOURLY_METRICS)
+    values = np.full((len(zone_ids), len(metrics), 24), np.nan, dtype="<f8")
+    for zi, zone_id in enumerate(zone_ids):
+        series = doc["zones"][zone_id]
+        for mi, metric in enumerate(metrics):
+            column = series.get(metric)
+            if column:
+                values[zi, mi] = [np.nan if v is None else v for v in column]
+    stored = {k: v for k, v in doc.items() if k != "zones"}
+    stored.update(zone_ids=zone_ids, metrics=metrics, values=Binary(values.tobytes()))
+    return stored
+
+
+def decode_city_day(stored: dict[str, Any]) -> dict[str, Any]:
+    """Pure: stored city_day -> logical form (None where no value)."""
+    if "zones" in stored:  # already logical
+        return stored
+    zone_ids, metrics = stored["zone_ids"], stored["metrics"]
+    values = np.frombuffer(stored["values"], dtype="<f8").reshape(len(zone_ids), len(metrics), 24)
+    zones = {}
+    for zi, zone_id in enumerate(zone_ids):
+        zones[zone_id] = {metric: [None if np.isnan(v) else float(v) for v in values[zi, mi]]
+                          for mi, metric in enumerate(metrics)}
+    doc = {k: v for k, v in stored.items() if k not in ("zone_ids", "metrics", "values")}
+    doc["zones"] = zones
+    return doc
+
+
+def read_city_day(db: Database, _id: str) -> dict[str, Any] | None:
+    stored = db[C.CITY_DAY].find_one({"_id": _id})
+    return decode_city_day(stored) if stored is not None else None
+
+
+def write_city_days(db: Database, docs: list[dict[str, Any]], replace_existing: bool = True
+                    ) -> int:
+    """Write logical city_day docs: new ones inserted, existing ones replaced (by `_id`).
+
+    Returns how many existing documents were replaced."""
+    stored = [encode_city_day(d) for d in docs]
+    return upsert_many(db, C.CITY_DAY, stored, replace=None if replace_existing else ())
+
+
 def load_city_days(db: Database, city_id: str, start: datetime, end: datetime
                    ) -> list[dict[str, Any]]:
     """Read the city_day docs overlapping [start, end) by exact `_id` (FerretDB pushdown)."""
     docs = []
     for day in day_starts(start, end):
-        doc = db[C.CITY_DAY].find_one({"_id": day_id(city_id, day)})
+        doc = read_city_day(db, day_id(city_id, day))
         if doc is not None:
             docs.append(doc)
     return docs

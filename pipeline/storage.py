@@ -10,7 +10,7 @@ there, bulk updates/upserts are slow (and bulks over 100 updates stall), inserts
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -152,6 +152,27 @@ def replace_docs(db: Database, collection: str, docs: Sequence[dict[str, Any]]) 
 def replace_one(db: Database, collection: str, doc: dict[str, Any]) -> None:
     """Write one read-model document by `_id` (a single-document upsert is fast enough)."""
     db[collection].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+
+def upsert_many(db: Database, collection: str, docs: Sequence[dict[str, Any]],
+                replace: Collection[str] | None = None) -> int:
+    """Write documents by `_id`: insert the new ones in bulk, replace the ones that exist
+    (only those named in `replace`, when given: the others are known to be unchanged)."""
+    replaced = 0
+    for start in range(0, len(docs), INSERT_CHUNK):
+        chunk = docs[start:start + INSERT_CHUNK]
+        try:
+            db[collection].insert_many(chunk, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            for error in errors:
+                doc = chunk[error["index"]]
+                if replace is None or doc["_id"] in replace:
+                    replace_one(db, collection, doc)
+                    replaced += 1
+    return replaced
 
 
 def apply_retention(db: Database, now: datetime | None = None,

@@ -10,37 +10,36 @@ collection (about 0.8 s per document in processed_zone_data; a `$in` delete of 1
 5 s). So the job writes few changed documents: processed_zone_data and meter_readings once
 per settled hour (inserts; duplicates are ignored) plus the rare revised hour; city_day only
 for days whose content changed; a backfill inserts, and deletes its span with one filtered
-delete only when it overlaps stored documents. Stored city_day documents are large (about
-0.1 s to read each), so days wholly before the processing window, which a scheduled pass no
-longer changes, are kept in a small per-process cache as frames.
+delete only when it overlaps stored documents. city_day documents are read and written through
+pipeline.history (packed storage); days wholly before the processing window, which a scheduled
+pass no longer changes, are kept in a small per-process cache as frames.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
 
 from ingest.schema import Topic
 from pipeline.catalog import City, get_city
-from pipeline.history import city_days_to_frame, day_id, day_starts, load_city_days
+from pipeline.history import (
+    city_days_to_frame,
+    day_id,
+    day_starts,
+    load_city_days,
+    read_city_day,
+    write_city_days,
+)
 from pipeline.ids import zone_key
 from pipeline.processing.compute import BASELINE_SPAN, WINDOW, compute_city, compute_history
 from pipeline.processing.rollups import merge_city_day
-from pipeline.storage import (
-    DUPLICATE_KEY,
-    INSERT_CHUNK,
-    RAW_COLLECTIONS,
-    RETENTION,
-    C,
-    insert_new,
-)
+from pipeline.storage import RAW_COLLECTIONS, RETENTION, C, insert_new, upsert_many
 from pipeline.storage import replace_one as replace_one_doc
 
 log = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ def read_history(db: Database, city_id: str, now: datetime
         if settled and cached is not None and clock - cached[0] < SETTLED_CACHE_TTL_S:
             frames.append(cached[1])
             continue
-        doc = db[C.CITY_DAY].find_one({"_id": key})
+        doc = read_city_day(db, key)
         frame = city_days_to_frame([doc] if doc is not None else [])
         if settled:  # a missing settled day is remembered as empty too
             _settled_days[key] = (clock, frame)
@@ -97,41 +96,6 @@ def read_history(db: Database, city_id: str, now: datetime
     frames = [f for f in frames if not f.empty]
     history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return history, touched
-
-
-def upsert_many(db: Database, collection: str, docs: Sequence[dict[str, Any]],
-                replace: Collection[str] | None = None) -> int:
-    """Write documents by `_id`: insert the new ones in bulk, replace the ones that exist
-    (only those named in `replace`, when given: the others are known to be unchanged)."""
-    replaced = 0
-    for start in range(0, len(docs), INSERT_CHUNK):
-        chunk = docs[start:start + INSERT_CHUNK]
-        try:
-            db[collection].insert_many(chunk, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            for error in errors:
-                doc = chunk[error["index"]]
-                if replace is None or doc["_id"] in replace:
-                    replace_one_doc(db, collection, doc)
-                    replaced += 1
-    return replaced
-
-
-def _write_span(db: Database, collection: str, docs: Sequence[dict[str, Any]],
-                replace_existing: bool) -> int:
-    """Write a backfill span: plain inserts (duplicates ignored). With `replace_existing`, the
-    documents that already existed are replaced one by one: only for small collections
-    (city_day), since on FerretDB changing a stored document scans its collection. Large ones
-    (processed_zone_data, meter_readings) keep what a scheduled pass already wrote for the few
-    overlapping hours: the same observations, first write wins."""
-    if not docs:
-        return 0
-    if insert_new(db, collection, docs) == len(docs) or not replace_existing:
-        return 0
-    return upsert_many(db, collection, docs)
 
 
 def _publish_alerts(publish: Publish | None, alerts: Sequence[dict[str, Any]]) -> int:
@@ -175,7 +139,7 @@ def process_city(db: Database, city: City | str, now: datetime, *,
 
     upsert_many(db, C.PROCESSED, result.processed, replace=result.revised)
     upsert_many(db, C.METER_READINGS, result.meter_readings, replace=result.revised)
-    upsert_many(db, C.CITY_DAY, result.city_days)
+    write_city_days(db, result.city_days)
     upsert_many(db, C.ZONE_LATEST, result.zone_latest)
     replace_one_doc(db, C.CITY_LATEST, result.city_latest)
     for alert in result.alerts.changed:
@@ -217,9 +181,11 @@ def process_history(db: Database, city: City | str, raw: RawRecords, start: date
     clear_history_cache(city.city_id)
     stored = {d["_id"]: d for d in load_city_days(db, city.city_id, start, end)}
     days = [merge_city_day(stored.get(d["_id"]), d, start) for d in result.city_days]
-    _write_span(db, C.CITY_DAY, days, replace_existing=True)
-    _write_span(db, C.PROCESSED, result.processed, replace_existing=False)
-    _write_span(db, C.METER_READINGS, result.meter_readings, replace_existing=False)
+    write_city_days(db, days)
+    # large collections keep what a scheduled pass already wrote for the few overlapping hours
+    # (the same observations; on FerretDB changing a stored document scans its collection)
+    insert_new(db, C.PROCESSED, result.processed)
+    insert_new(db, C.METER_READINGS, result.meter_readings)
     return {
         "city_id": city.city_id, "hours": int(result.enriched.frame["ts"].nunique()),
         "zones": len(city.zones), "records": sum(len(v) for v in raw.values()),

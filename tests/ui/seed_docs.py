@@ -13,7 +13,7 @@ from pymongo.database import Database
 
 from ingest.schema import DATA_TOPICS
 from pipeline.catalog import City, load_catalog
-from pipeline.history import FRAME_COLUMNS, frame_to_city_days
+from pipeline.history import FRAME_COLUMNS, frame_to_city_days, write_city_days
 from pipeline.ids import make_id
 from pipeline.storage import C, insert_new, load_catalog_into
 
@@ -253,7 +253,7 @@ def seed_city(db: Database, city: City, now: datetime, days: int = 3,
     zones = zone_latest_docs(city, now)
     insert_new(db, C.ZONE_LATEST, zones)
     insert_new(db, C.CITY_LATEST, [city_latest_doc(city, now, zones)])
-    insert_new(db, C.CITY_DAY, city_day_docs(city, now, days))
+    write_city_days(db, city_day_docs(city, now, days))
     insert_new(db, C.ALERTS, alert_docs(city, now))
     insert_new(db, C.RECOMMENDATIONS, recommendation_docs(city, now))
     insert_new(db, C.LIVE_FEED, feed_docs(city, now))

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.catalog import get_city
-from pipeline.history import day_id
+from pipeline.history import day_id, read_city_day
 from pipeline.storage import C
 from tests.ui.ui_env import APP, Seeded, clear_streamlit_caches
 
@@ -203,7 +203,7 @@ def test_analytics_series_is_the_stored_history(seeded_db: Seeded) -> None:
     now = datetime.now(UTC)
     expected = {}
     for day in (now - timedelta(days=1), now):
-        doc = seeded_db.db[C.CITY_DAY].find_one({"_id": day_id("nyc", day)})
+        doc = read_city_day(seeded_db.db, day_id("nyc", day))
         for hour, value in zip(doc["hours"], doc["zones"][zone.zone_id]["demand_mw"],
                                strict=True):
             expected[hour.replace(tzinfo=UTC)] = value
@@ -217,7 +217,7 @@ def test_analytics_city_aggregate_sums_demand(seeded_db: Seeded) -> None:
     at.radio(key="an_range").set_value("24 h").run()
     shown = frame_by_key(at, "series_table")
     assert set(shown["zone"]) == {"City total"}
-    doc = seeded_db.db[C.CITY_DAY].find_one({"_id": day_id("nyc", datetime.now(UTC))})
+    doc = read_city_day(seeded_db.db, day_id("nyc", datetime.now(UTC)))
     first_hour = doc["hours"][0].replace(tzinfo=UTC)
     total = sum(z["demand_mw"][0] for z in doc["zones"].values())
     row = shown[shown["time"].map(lambda t: t.to_pydatetime().astimezone(UTC)) == first_hour]

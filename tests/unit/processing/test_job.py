@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from pipeline.history import decode_city_day
 from pipeline.ids import raw_id
-from pipeline.processing.job import clear_history_cache, process_city, process_history, upsert_many
-from pipeline.storage import RAW_COLLECTIONS, C
+from pipeline.processing.job import clear_history_cache, process_city, process_history
+from pipeline.storage import RAW_COLLECTIONS, C, upsert_many
 from tests.unit.processing.factories import T0, aqi, simulated_raw, toy_city
 from tests.unit.processing.fake_db import FakeDb
 
@@ -76,7 +77,7 @@ def test_a_pass_reads_the_window_writes_every_read_model_and_publishes_alerts() 
     assert query == {"city_id": "toy", "observed_at": {"$gte": now - timedelta(hours=48)}}
     assert len(db[C.ZONE_LATEST].docs) == 3 and set(db[C.CITY_LATEST].docs) == {"toy"}
     assert db[C.ZONE_LATEST].docs["toy|z02"]["metrics"]["us_aqi"]["value"] == 190.0
-    today = db[C.CITY_DAY].docs["toy|" + now.strftime("%Y-%m-%d")]
+    today = decode_city_day(db[C.CITY_DAY].docs["toy|" + now.strftime("%Y-%m-%d")])
     assert today["zones"]["z01"]["temperature_c"][now.hour] is not None
     assert summary["alerts_opened"] >= 1 and summary["zones"] == 3
     kinds = {(a["zone_id"], a["kind"]) for a in _open_alerts(db)}
