@@ -31,6 +31,7 @@ os.environ["MONGO_DB"] = DB_NAME  # before pipeline.settings is read anywhere
 import psutil  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
+from ingest.consumer import update_feed_snapshots  # noqa: E402
 from ingest.schema import DATA_TOPICS  # noqa: E402
 from pipeline.ids import make_id  # noqa: E402
 from pipeline.storage import C, insert_new  # noqa: E402
@@ -85,6 +86,7 @@ def seed(client: MongoClient, now: datetime) -> None:
                              "zone_id": zone.zone_id, "observed_at": at, "consumed_at": at,
                              "summary": f"{topic} bench", "source": "simulated"})
     insert_new(db, C.LIVE_FEED, feed)
+    update_feed_snapshots(db, feed, now)
     # 3 days of pipeline runs (ingest per source at its cadence, process every 2 min)
     runs = []
     for minute in range(0, 3 * 24 * 60, 2):

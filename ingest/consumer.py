@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
@@ -31,6 +31,8 @@ from pipeline.storage import C, insert_new
 
 log = logging.getLogger(__name__)
 SNIPPET = 500
+FEED_LATEST_ROWS = 30
+FEED_COUNT_MINUTES = 60
 SUMMARY_FIELDS = {
     Topic.WEATHER: ("temperature_c", "relative_humidity_pct", "wind_speed_kmh"),
     Topic.AQI: ("us_aqi", "pm2_5"),
@@ -142,6 +144,7 @@ class MessageSink:
             stats.stored += new
             stats.duplicates += len(docs) - new
         insert_new(self.db, C.LIVE_FEED, feed)
+        update_feed_snapshots(self.db, feed, now)
         if dead:
             insert_new(self.db, C.DLQ, dead)
             stats.rejected += len(dead)
@@ -154,6 +157,37 @@ class MessageSink:
         for doc in dead:
             produce_json(self.dlq_producer, Topic.DLQ, doc["key"] or doc["_id"],
                          {k: v for k, v in doc.items() if k != "_id"}, lambda err, msg: None)
+
+
+def merge_feed_snapshot(current: dict[str, Any] | None, rows: list[dict[str, Any]],
+                        city_id: str, topic: str, now: datetime) -> dict[str, Any]:
+    """Pure: the Live Stream read model of one city and topic, with a batch of new rows added.
+
+    Keeps the newest FEED_LATEST_ROWS rows and per-minute message counts for the last hour, so
+    the page reads a handful of documents by `_id` instead of scanning kafka_live_feed."""
+    current = current or {}
+    latest = sorted([*rows, *current.get("latest", [])],
+                    key=lambda r: (r["consumed_at"], r["offset"]), reverse=True)
+    counts = dict(current.get("minute_counts", {}))
+    for row in rows:
+        minute = row["consumed_at"].strftime("%Y-%m-%dT%H:%M")
+        counts[minute] = counts.get(minute, 0) + 1
+    oldest = (now - timedelta(minutes=FEED_COUNT_MINUTES)).strftime("%Y-%m-%dT%H:%M")
+    return {"_id": make_id(city_id, topic), "city_id": city_id, "topic": topic, "updated_at": now,
+            "latest": [{k: v for k, v in r.items() if k != "_id"}
+                       for r in latest[:FEED_LATEST_ROWS]],
+            "minute_counts": {m: n for m, n in sorted(counts.items()) if m >= oldest}}
+
+
+def update_feed_snapshots(db: Database, feed: list[dict[str, Any]], now: datetime) -> None:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in feed:
+        groups[(row["city_id"], row["topic"])].append(row)
+    for (city_id, topic), rows in groups.items():
+        current = db[C.LIVE_FEED_LATEST].find_one({"_id": make_id(city_id, topic)})
+        db[C.LIVE_FEED_LATEST].replace_one(
+            {"_id": make_id(city_id, topic)},
+            merge_feed_snapshot(current, rows, city_id, topic, now), upsert=True)
 
 
 def consume_loop(consumer: Consumer, sink: MessageSink, *, batch_size: int = 500,

@@ -66,7 +66,7 @@ zone_docs = loaders.load_zone_latest(ctx.city_id)
 city_doc = loaders.load_city_latest(ctx.city_id) or {}
 recs = loaders.load_recommendations(ctx.city_id)
 dlq = loaders.load_dlq(1)
-feed = loaders.load_live_feed(ctx.city_id, FEED_WINDOW_MIN)  # shared with Live Stream
+feed = loaders.load_live_feed(ctx.city_id, FEED_WINDOW_MIN)["feed"]  # shared with Live Stream
 midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
 today = loaders.load_history(ctx.city_id, midnight, midnight + timedelta(days=1)).frame
 filled = today.dropna(subset=["demand_mw", "temperature_c", "us_aqi"], how="all") \

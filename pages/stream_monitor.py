@@ -10,7 +10,13 @@ from ingest.schema import DATA_TOPICS
 from ui import charts, components, loaders
 from ui.formatting import city_tz
 from ui.sidebar import current_context
-from ui.stream_tables import consumer_state, dlq_table, latest_messages, per_minute, rate_table
+from ui.stream_tables import (
+    consumer_state,
+    counts_from_snapshots,
+    dlq_table,
+    latest_messages,
+    rate_table,
+)
 
 WINDOW_MIN = 30
 RATE_MIN = 5
@@ -18,7 +24,7 @@ LATEST_PER_TOPIC = 15
 
 ctx = current_context()
 st.title(f"Live Stream · {ctx.city_label}")
-st.caption(f"Messages consumed from Kafka into MongoDB (kafka_live_feed keeps 2 h). "
+st.caption(f"Messages consumed from Kafka into MongoDB (newest per topic from live_feed_latest). "
            f"Refreshes every 5 s; times in {ctx.timezone}.")
 
 
@@ -26,7 +32,8 @@ st.caption(f"Messages consumed from Kafka into MongoDB (kafka_live_feed keeps 2 
 def live_panel(city_id: str, tz_name: str, zone_names: dict[str, str]) -> None:
     tz = city_tz(tz_name)
     now = datetime.now(UTC)
-    feed = loaders.load_live_feed(city_id, WINDOW_MIN)
+    live = loaders.load_live_feed(city_id, WINDOW_MIN)
+    feed = live["feed"]
     status = loaders.load_consumer_status()
     dlq = loaders.load_dlq(10)
     level, sentence, _ = consumer_state(status, now)
@@ -37,7 +44,7 @@ def live_panel(city_id: str, tz_name: str, zone_names: dict[str, str]) -> None:
     else:
         st.info(sentence, icon=":material/info:")
 
-    counts = per_minute(feed, now, WINDOW_MIN, tz)
+    counts = counts_from_snapshots(live["minute_counts"], now, WINDOW_MIN, tz)
     rates = rate_table(counts, status, RATE_MIN)
     total_lag = sum(v for v in rates["Lag (msgs)"] if isinstance(v, int | float))
     cols = st.columns(3)

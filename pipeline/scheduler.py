@@ -247,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
                         force=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # a tick skipped because the job is still running is the design (max_instances=1)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     settings = get_settings()
     cities = args.city or settings.citylive_cities
     try:

@@ -37,6 +37,7 @@ class C:
     RAW_POWER = "raw_power"
     RAW_311 = "raw_311"
     LIVE_FEED = "kafka_live_feed"
+    LIVE_FEED_LATEST = "live_feed_latest"
     METER_READINGS = "meter_readings"
     PROCESSED = "processed_zone_data"
     ZONE_LATEST = "zone_latest"

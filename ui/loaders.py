@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 from pymongo.errors import PyMongoError
 
+from ingest.schema import DATA_TOPICS
 from pipeline.catalog import load_catalog
 from pipeline.history import city_days_to_frame, day_starts, load_city_days
 from pipeline.ids import iso_day
@@ -187,22 +188,30 @@ def load_model_meta(city_id: str) -> dict[str, dict[str, Any]]:
 
 # --- stream and health -----------------------------------------------------------------------
 
-@st.cache_data(ttl=TTL_STREAM, max_entries=16, show_spinner=False, refresh_mode="background")
-def load_live_feed(city_id: str, minutes: int) -> pd.DataFrame:
-    """kafka_live_feed rows of a city consumed in the last `minutes` (the collection keeps 2 h).
+@st.cache_data(ttl=TTL_STREAM, max_entries=16, show_spinner=False)
+def load_live_feed(city_id: str, minutes: int) -> dict[str, Any]:
+    """The Live Stream read model of a city: per topic, the newest messages and per-minute
+    counts (`live_feed_latest`, one document per city and topic, read by exact `_id`).
 
-    FerretDB scans the whole collection for this filter, so the result is refreshed in the
-    background: the Live Stream fragment never waits on the scan once the cache is warm.
+    Returns {"feed": frame of messages consumed in the last `minutes`, newest first,
+    "minute_counts": {topic: {"YYYY-MM-DDTHH:MM" (UTC): count}}}.
     """
+    db = get_db()
+    rows: list[dict[str, Any]] = []
+    counts: dict[str, dict[str, int]] = {}
+    for topic in DATA_TOPICS:
+        doc = db[C.LIVE_FEED_LATEST].find_one({"_id": f"{city_id}|{topic}"})
+        if doc is not None:
+            rows += doc.get("latest", [])
+            counts[topic] = doc.get("minute_counts", {})
     since = datetime.now(UTC) - timedelta(minutes=minutes)
-    docs = list(get_db()[C.LIVE_FEED].find({"city_id": city_id, "consumed_at": {"$gte": since}},
-                                           LIVE_FEED_FIELDS))
-    frame = pd.DataFrame(docs, columns=[k for k in LIVE_FEED_FIELDS if k != "_id"])
-    if frame.empty:
-        return frame
-    for col in ("observed_at", "consumed_at"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
-    return frame.sort_values(["consumed_at", "offset"], ascending=False).reset_index(drop=True)
+    frame = pd.DataFrame(rows, columns=[k for k in LIVE_FEED_FIELDS if k != "_id"])
+    if not frame.empty:
+        for col in ("observed_at", "consumed_at"):
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+        frame = frame[frame["consumed_at"] >= pd.Timestamp(since)]
+        frame = frame.sort_values(["consumed_at", "offset"], ascending=False).reset_index(drop=True)
+    return {"feed": frame, "minute_counts": counts}
 
 
 @st.cache_data(ttl=TTL_STREAM, max_entries=2, show_spinner=False)

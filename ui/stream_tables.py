@@ -46,6 +46,24 @@ def per_minute(feed: pd.DataFrame, now: datetime, minutes: int, tz: ZoneInfo) ->
     return counts
 
 
+def counts_from_snapshots(minute_counts: dict[str, dict[str, int]], now: datetime,
+                          minutes: int, tz: ZoneInfo) -> pd.DataFrame:
+    """Messages consumed per minute and topic over the last `minutes` (zeros included), from
+    the per-minute counts of the live_feed_latest read model (UTC minute keys)."""
+    end = pd.Timestamp(now).floor("min") + pd.Timedelta(minutes=1)
+    index = pd.date_range(end - pd.Timedelta(minutes=minutes), end, freq="min", inclusive="left")
+    topics = sorted(set(DATA_TOPICS) | set(minute_counts))
+    counts = pd.DataFrame(0, index=index, columns=topics)
+    for topic, by_minute in minute_counts.items():
+        for minute, n in by_minute.items():
+            ts = pd.Timestamp(minute, tz="UTC")
+            if ts in counts.index:
+                counts.loc[ts, topic] = int(n)
+    counts.index = counts.index.tz_convert(tz)
+    counts.index.name = "minute"
+    return counts
+
+
 def rate_table(counts: pd.DataFrame, status: dict[str, Any] | None, window_min: int
                ) -> pd.DataFrame:
     """Per topic: messages/min over the last `window_min` minutes, and consumer lag."""

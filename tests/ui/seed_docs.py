@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from pymongo.database import Database
 
+from ingest.consumer import update_feed_snapshots
 from ingest.schema import DATA_TOPICS
 from pipeline.catalog import City, load_catalog
 from pipeline.history import FRAME_COLUMNS, frame_to_city_days, write_city_days
@@ -256,7 +257,9 @@ def seed_city(db: Database, city: City, now: datetime, days: int = 3,
     write_city_days(db, city_day_docs(city, now, days))
     insert_new(db, C.ALERTS, alert_docs(city, now))
     insert_new(db, C.RECOMMENDATIONS, recommendation_docs(city, now))
-    insert_new(db, C.LIVE_FEED, feed_docs(city, now))
+    feed = feed_docs(city, now)
+    insert_new(db, C.LIVE_FEED, feed)
+    update_feed_snapshots(db, feed, now)
     insert_new(db, C.PIPELINE_RUNS, run_docs(city, now))
     if with_models:
         for collection, docs in model_docs(city, now).items():
