@@ -133,9 +133,9 @@ def precompute_city_job(svc: Services, city: City, now: datetime) -> bool:
         from models.precompute import precompute_city, score_city
 
         summary = precompute_city(svc.db, svc.settings, city, now)
-        run.update(summary=_jsonable(summary))
-        if summary.get("missing"):
-            run["message"] = summary.get("message") or f"missing artifacts: {summary['missing']}"
+        run.update(summary=_jsonable(summary), records=summary.get("documents", 0))
+        if summary.get("messages"):  # e.g. a model not trained yet: said, never a crash
+            run["message"] = "; ".join(summary["messages"])[:1000]
         run.update(scorecard=_jsonable(score_city(svc.db, city, now)))
     return run["ok"]
 

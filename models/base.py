@@ -1,0 +1,141 @@
+"""What every forecaster shares: its context (scaler, zones, graph), the quantile output, and
+interval calibration for models without native quantiles.
+
+Framework-free on purpose: the registry and precompute import this without loading TF/torch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from models.features import HORIZON, Scaler, Windows
+
+QUANTILES = (0.1, 0.5, 0.9)
+Progress = Callable[[int, float], None]  # (epoch, validation loss) after each epoch
+
+
+@dataclass
+class ModelContext:
+    """Everything inference needs besides the weights; saved beside them, never refitted."""
+
+    city_id: str
+    zone_ids: tuple[str, ...]
+    timezone: str
+    scaler: Scaler
+    zone_static: np.ndarray  # [Z, 2] standardised lat/lon
+    encoder_hours: int
+    horizon: int = HORIZON
+    edges: list[tuple[str, str, float]] = field(default_factory=list)  # (src, dst, km)
+
+    @property
+    def n_zones(self) -> int:
+        return len(self.zone_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"city_id": self.city_id, "zone_ids": list(self.zone_ids),
+                "timezone": self.timezone, "scaler": self.scaler.to_dict(),
+                "zone_static": self.zone_static.tolist(), "encoder_hours": self.encoder_hours,
+                "horizon": self.horizon, "edges": [list(e) for e in self.edges]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelContext:
+        return cls(data["city_id"], tuple(data["zone_ids"]), data["timezone"],
+                   Scaler.from_dict(data["scaler"]),
+                   np.asarray(data["zone_static"], dtype=np.float32),
+                   int(data["encoder_hours"]), int(data["horizon"]),
+                   [(str(s), str(d), float(km)) for s, d, km in data.get("edges", [])])
+
+
+class Forecaster(ABC):
+    """A trained-offline model: `fit` (offline job only) and `predict` (inference only)."""
+
+    name: ClassVar[str]
+    flavour: ClassVar[Any]  # a registry.Flavour: how the network's weights are saved/loaded
+    native_quantiles: ClassVar[bool]
+    default_params: ClassVar[dict[str, Any]]
+
+    def __init__(self, context: ModelContext, params: dict[str, Any] | None = None) -> None:
+        self.context = context
+        self.params = {**self.default_params, **(params or {})}
+        # [H, 2] quantiles of the relative residual actual/p50 - 1 (point models), or the
+        # widening of native quantiles in scaled units (quantile models); None = not calibrated.
+        self.calibration: np.ndarray | None = None
+        self.extras: dict[str, Any] = {}
+        self.network = self.build()
+
+    @abstractmethod
+    def build(self) -> Any:
+        """A fresh, untrained network from params and context."""
+
+    @abstractmethod
+    def fit(self, train: Windows, val: Windows, seed: int,
+            progress: Progress | None = None) -> list[float]:
+        """Train on `train`, keep the epoch best on `val`; returns validation losses."""
+
+    @abstractmethod
+    def predict_scaled(self, windows: Windows) -> np.ndarray:
+        """[N, Z, H, Q] in scaled demand units; Q = 3 (p10, p50, p90) or 1 (point)."""
+
+    def predict(self, windows: Windows) -> np.ndarray:
+        """[N, Z, H, 3] demand in MW: p10, p50, p90 (sorted, so they never cross)."""
+        scaled = self.predict_scaled(windows).astype(np.float64)
+        if self.native_quantiles:
+            if self.calibration is not None:  # conformal widening, per horizon step
+                scaled[..., 0] -= self.calibration[None, None, :, 0]
+                scaled[..., 2] += self.calibration[None, None, :, 1]
+            out = self.context.scaler.unscale_demand(scaled, windows.level)
+        else:
+            p50 = self.context.scaler.unscale_demand(scaled[..., 0], windows.level)
+            rel = self.calibration if self.calibration is not None else np.zeros((p50.shape[-1], 2))
+            out = np.stack([p50 * (1 + rel[None, None, :, 0]), p50,
+                            p50 * (1 + rel[None, None, :, 1])], axis=-1)
+        return np.sort(out, axis=-1)
+
+    def calibrate(self, val: Windows) -> None:
+        """Fit the p10-p90 interval on held-out validation windows (never the test weeks)."""
+        scaled = self.predict_scaled(val).astype(np.float64)
+        target = val.target.astype(np.float64)
+        if self.native_quantiles:
+            self.calibration = conformal_widening(scaled, target)
+            return
+        actual = self.context.scaler.unscale_demand(target, val.level)
+        p50 = self.context.scaler.unscale_demand(scaled[..., 0], val.level)
+        self.calibration = residual_quantiles(actual, p50)
+
+
+def residual_quantiles(actual: np.ndarray, p50: np.ndarray,
+                       levels: tuple[float, float] = (0.1, 0.9)) -> np.ndarray:
+    """[H, 2] per-step quantiles of actual/p50 - 1 over [N, Z, H] arrays (0 where no data)."""
+    with np.errstate(all="ignore"):
+        rel = actual / p50 - 1.0
+    rel = np.where(np.isfinite(rel) & (np.abs(p50) > 1e-6), rel, np.nan)
+    flat = rel.reshape(-1, rel.shape[-1])
+    out = np.zeros((flat.shape[1], 2))
+    for h in range(flat.shape[1]):
+        col = flat[:, h][np.isfinite(flat[:, h])]
+        if col.size:
+            out[h] = np.quantile(col, levels)
+    return out
+
+
+def conformal_widening(quantiles: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """[H, 2] split-conformal corrections of the p10 and p90 (CQR, one-sided, per step).
+
+    Each side is shifted so that 10% of validation actuals fall below p10 and 10% above p90;
+    a negative value narrows a too-wide band.
+    """
+    low = quantiles[..., 0] - target  # > 0: actual below p10
+    high = target - quantiles[..., 2]  # > 0: actual above p90
+    out = np.zeros((target.shape[-1], 2))
+    for h in range(target.shape[-1]):
+        for side, scores in enumerate((low[..., h], high[..., h])):
+            col = scores[np.isfinite(scores)]
+            if col.size:
+                level = min(1.0, 0.9 * (1 + 1 / col.size))
+                out[h, side] = np.quantile(col, level)
+    return out

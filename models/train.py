@@ -1,0 +1,283 @@
+"""Offline training: `python -m models.train --city nyc [--models lstm,tft,gnn] [--days 90]`.
+
+Reads the hourly history (pipeline/history.py), fits the scaler on the training hours, trains
+each model on CPU with a fixed seed, calibrates on the validation week, backtests on the
+held-out weeks, saves a versioned artifact and replaces the model's `model_registry` document.
+The only place that trains; the sidecar's precompute only loads what this wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from models.backtest import Split, backtest, origins_between, split_hours
+from models.base import Forecaster, ModelContext, Progress
+from models.exceptions import InsufficientHistoryError
+from models.features import (
+    DEMAND,
+    HORIZON,
+    WEEK_HOURS,
+    Panel,
+    Scaler,
+    build_panel,
+    feature_cube,
+    floor_hour,
+    make_windows,
+    zone_statics,
+)
+from models.registry import (
+    MODEL_NAMES,
+    artifact_dir,
+    forecaster_class,
+    latest_version_dir,
+    new_version,
+    register,
+    registered,
+    registry_document,
+    save,
+)
+from pipeline.catalog import City, get_city
+from pipeline.geo import zone_adjacency
+from pipeline.history import load_hourly_frame
+from pipeline.settings import Settings, get_settings
+from pipeline.storage import get_db
+
+log = logging.getLogger(__name__)
+
+TEST_HOURS = 2 * WEEK_HOURS
+VAL_HOURS = WEEK_HOURS
+EVAL_STRIDE = 6  # a rolling origin every 6 h through validation and test weeks
+MIN_ZONE_COVERAGE = 0.5  # zones with less demand history than this are left out
+
+
+@dataclass
+class TrainedModel:
+    forecaster: Forecaster
+    metrics: dict[str, float | None]
+    backtest: dict[str, Any]
+    train_seconds: float
+    window: dict[str, datetime]
+
+
+def usable_zones(frame: pd.DataFrame, city: City) -> list[str]:
+    """Catalog zones (in catalog order) with enough demand history to learn from."""
+    if frame.empty:
+        return []
+    counts = frame.dropna(subset=[DEMAND]).groupby("zone_id").size()
+    hours = frame["ts"].nunique()
+    return [z.zone_id for z in city.zones
+            if hours and counts.get(z.zone_id, 0) / hours >= MIN_ZONE_COVERAGE]
+
+
+def zone_sample(n_origins: int, n_zones: int, per_origin: int | None, seed: int
+                ) -> np.ndarray | None:
+    """A different random subset of zones per origin (None: all zones).
+
+    Zones of a city share most of their shape, so many origins with a few zones each teach a
+    per-sample model more than few origins with every zone, for the same training cost.
+    """
+    if not per_origin or per_origin >= n_zones:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(np.argsort(rng.random((n_origins, n_zones)), axis=1)[:, :per_origin], axis=1)
+
+
+def choose_split(n_hours: int, test_hours: int, val_hours: int, city_id: str) -> Split:
+    """Hold out `test_hours`; with too little history, fall back to one held-out week."""
+    try:
+        return split_hours(n_hours, test_hours, val_hours, city_id)
+    except InsufficientHistoryError:
+        if test_hours <= WEEK_HOURS:
+            raise
+        log.warning("%s: %d h of history; backtesting on one held-out week, not %d h",
+                    city_id, n_hours, test_hours)
+        return split_hours(n_hours, WEEK_HOURS, val_hours, city_id)
+
+
+def model_context(city: City, zone_ids: list[str], scaler: Scaler, encoder_hours: int,
+                  neighbours: int | None) -> ModelContext:
+    zones = [city.zone(z) for z in zone_ids]
+    statics = zone_statics([z.lat for z in zones], [z.lon for z in zones])
+    edges: list[tuple[str, str, float]] = []
+    if neighbours:
+        keep = set(zone_ids)
+        edges = [e for e in zone_adjacency(city, neighbours) if e[0] in keep and e[1] in keep]
+    return ModelContext(city.city_id, tuple(zone_ids), city.timezone, scaler, statics,
+                        encoder_hours, HORIZON, edges)
+
+
+def _progress_bar(label: str, epochs: int, show: bool) -> tuple[Progress, Callable[[], None]]:
+    bar = tqdm(total=epochs, desc=label, unit="epoch", disable=not show, leave=True)
+
+    def update(epoch: int, val_loss: float) -> None:
+        bar.set_postfix(val_loss=f"{val_loss:.4f}")
+        bar.update(1)
+
+    return update, bar.close
+
+
+def train_models(frame: pd.DataFrame, city: City, model_names: Sequence[str], *,
+                 seed: int = 0, test_hours: int = TEST_HOURS, val_hours: int = VAL_HOURS,
+                 params: dict[str, dict[str, Any]] | None = None,
+                 show_progress: bool = True) -> list[TrainedModel]:
+    """Pure of IO apart from the progress bar: history frame -> trained, backtested models."""
+    zone_ids = usable_zones(frame, city)
+    if not zone_ids:
+        raise InsufficientHistoryError(city.city_id, 0, WEEK_HOURS * 3)
+    start = floor_hour(frame["ts"].min())
+    end = floor_hour(frame["ts"].max()) + pd.Timedelta(hours=1)
+    panel = build_panel(frame, zone_ids, start, end, city.timezone)
+    split = choose_split(panel.n_hours, test_hours, val_hours, city.city_id)
+    scaler = Scaler.fit(panel, split.train_end)
+    cube = feature_cube(panel, scaler)
+    times = panel.times()
+    window = {"start": times[0].to_pydatetime(), "end": times[split.train_end].to_pydatetime(),
+              "validation_end": times[split.val_end].to_pydatetime(),
+              "test_end": end.to_pydatetime()}
+    trained = []
+    for name in model_names:
+        trained.append(_train_one(name, panel, cube, split, city, zone_ids, scaler, seed,
+                                  (params or {}).get(name, {}), window, show_progress))
+    return trained
+
+
+def _train_one(name: str, panel: Panel, cube: Any, split: Split, city: City,
+               zone_ids: list[str], scaler: Scaler, seed: int, overrides: dict[str, Any],
+               window: dict[str, datetime], show_progress: bool) -> TrainedModel:
+    cls = forecaster_class(name)
+    params = {**cls.default_params, **overrides, "seed": seed}
+    encoder = int(params.get("encoder_hours", WEEK_HOURS))
+    context = model_context(city, zone_ids, scaler, encoder, params.get("neighbours"))
+    forecaster = cls(context, params)
+    train_origins = origins_between(0, split.train_end, int(params.get("origin_stride", 1)))
+    zones = zone_sample(len(train_origins), len(zone_ids), params.get("zones_per_origin"), seed)
+    train = make_windows(cube, train_origins, encoder, zone_index=zones)
+    val = make_windows(cube, origins_between(split.train_end, split.val_end, EVAL_STRIDE),
+                       encoder)
+    progress, close = _progress_bar(f"{city.city_id} {name}", int(params["epochs"]),
+                                    show_progress)
+    started = time.perf_counter()
+    try:
+        losses = forecaster.fit(train, val, seed, progress)
+    finally:
+        close()
+    forecaster.calibrate(val)
+    seconds = time.perf_counter() - started
+    metrics, details = backtest(forecaster, panel, cube,
+                                origins_between(split.val_end, split.n_hours, EVAL_STRIDE))
+    details["val_losses"] = [round(v, 5) for v in losses]
+    details["test_hours"] = split.n_hours - split.val_end
+    details["train_windows"] = int(len(train.origins) * train.n_zones)
+    return TrainedModel(forecaster, metrics, details, seconds, window)
+
+
+def save_and_register(db: Any, artifacts_root: str, trained: TrainedModel,
+                      trained_at: datetime) -> dict[str, Any]:
+    """Write the artifact (new version folder) and replace its model_registry document."""
+    f = trained.forecaster
+    version = new_version(trained_at)
+    directory = artifact_dir(artifacts_root, f.context.city_id, f.name, version)
+    checksum = save(f, directory, {"version": version, "trained_at": trained_at,
+                                   "training_window": trained.window,
+                                   "metrics": trained.metrics})
+    extra: dict[str, Any] = {"train_seconds": round(trained.train_seconds, 2),
+                             "backtest": trained.backtest, "zone_count": f.context.n_zones}
+    if "variable_importances" in f.extras:
+        extra["variable_importances"] = f.extras["variable_importances"]
+    doc = registry_document(model=f.name, city_id=f.context.city_id, version=version,
+                            trained_at=trained_at, training_window=trained.window,
+                            params=dict(f.params), artifact_path=str(directory),
+                            checksum=checksum, flavour=f.flavour.name, metrics=trained.metrics,
+                            **extra)
+    if db is not None:
+        register(db, doc)
+    return doc
+
+
+def train_city(db: Any, settings: Settings, city_id: str, model_names: Sequence[str],
+               days: int = 90, now: datetime | None = None, seed: int = 0,
+               show_progress: bool = True,
+               params: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """IO wrapper: read `days` of history, train, save and register; returns registry docs."""
+    city = get_city(city_id)
+    end = floor_hour(now or datetime.now(UTC)).to_pydatetime()
+    frame = load_hourly_frame(db, city_id, end - timedelta(days=days), end)
+    if frame.empty:
+        raise InsufficientHistoryError(city_id, 0, (days or 1) * 24)
+    trained_at = datetime.now(UTC)
+    docs = []
+    for trained in train_models(frame, city, model_names, seed=seed,
+                                show_progress=show_progress, params=params):
+        docs.append(save_and_register(db, settings.citylive_artifacts_dir, trained, trained_at))
+    return docs
+
+
+def untrained_models(db: Any, settings: Settings, city_id: str,
+                     model_names: Sequence[str] = MODEL_NAMES) -> list[str]:
+    """Models of a city that precompute could not load: no registered artifact on disk.
+
+    For start-up (`make run`): train only what is missing, never on every start.
+    """
+    root = settings.citylive_artifacts_dir
+    missing = []
+    for name in model_names:
+        doc = registered(db, city_id, name)
+        if doc is not None:
+            present = artifact_dir(root, city_id, name, str(doc["version"])).is_dir()
+        else:
+            present = latest_version_dir(root, city_id, name) is not None
+        if not present:
+            missing.append(name)
+    return missing
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__)
+    parser.add_argument("--city", required=True)
+    parser.add_argument("--models", default=",".join(MODEL_NAMES),
+                        help="comma-separated subset of " + ",".join(MODEL_NAMES))
+    parser.add_argument("--days", type=int, default=90, help="days of history to train on")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=None, help="override every model's epochs")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = _parse(argv)
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(names) - set(MODEL_NAMES))
+    if unknown:
+        print(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(MODEL_NAMES)}",
+              file=sys.stderr)
+        return 2
+    settings = get_settings()
+    overrides = {n: {"epochs": args.epochs} for n in names} if args.epochs else None
+    try:
+        docs = train_city(get_db(settings), settings, args.city, names, args.days,
+                          seed=args.seed, params=overrides)
+    except (InsufficientHistoryError, KeyError) as exc:
+        print(f"cannot train {args.city}: {exc}", file=sys.stderr)
+        return 1
+    for doc in docs:
+        m = doc["metrics"]
+        print(f"{doc['city_id']} {doc['model']} v{doc['version']}: MAPE {m['mape']} "
+              f"(seasonal naive {m['baseline_mape']}, EIA DF {m['eia_df_mape']}), "
+              f"RMSE {m['rmse']} MW, p10-p90 coverage {m['coverage_p10_p90']}%, "
+              f"trained in {doc['train_seconds']} s -> {doc['artifact_path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
