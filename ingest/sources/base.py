@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 
+from ingest.exceptions import RecordRejected
 from ingest.http import RequestCounter
+from ingest.schema import validate_record
 from pipeline.catalog import City
 from pipeline.settings import Settings
 
@@ -45,6 +47,13 @@ class ParseResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     watermark: datetime | None = None  # new watermark for incremental sources
+
+    def add(self, topic: str, record: dict[str, Any], item: Any) -> None:
+        """Keep `record` if it validates against the topic's schema, else reject `item`."""
+        try:
+            self.records.append(validate_record(topic, record))
+        except RecordRejected as exc:
+            self.rejects.append(Reject(exc.reason, item))
 
 
 class Source(ABC):

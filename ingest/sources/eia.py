@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from ingest.exceptions import ProviderError, ProviderShapeError, RecordRejected
+from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter, get_json, redact
-from ingest.schema import SCHEMA_VERSION, Topic, validate_record
+from ingest.schema import SCHEMA_VERSION, Topic
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 
 PROVIDER = "eia"
@@ -115,10 +115,7 @@ def parse_pages(raw: Any, ctx: FetchContext) -> ParseResult:
                 result.rejects.append(Reject(reason, row))
     for hour in sorted(by_hour):
         for record in apportion(ctx, hour, by_hour[hour]):
-            try:
-                result.records.append(validate_record(Topic.POWER, record))
-            except RecordRejected as exc:
-                result.rejects.append(Reject(exc.reason, record))
+            result.add(Topic.POWER, record, record)
     return result
 
 

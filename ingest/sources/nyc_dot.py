@@ -17,9 +17,8 @@ from typing import Any
 
 import httpx
 
-from ingest.exceptions import RecordRejected
 from ingest.http import RequestCounter, get_json
-from ingest.schema import SCHEMA_VERSION, Topic, validate_record
+from ingest.schema import SCHEMA_VERSION, Topic
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 from ingest.sources.socrata_311 import from_floating, page_list, to_floating
 from pipeline.geo import nearest_zone
@@ -79,10 +78,7 @@ class NycDotTraffic(Source):
             if record is None:
                 result.rejects.append(Reject(reason or "unusable link", row))
                 continue
-            try:
-                result.records.append(validate_record(Topic.TRAFFIC, record))
-            except RecordRejected as exc:
-                result.rejects.append(Reject(exc.reason, row))
+            result.add(Topic.TRAFFIC, record, row)
         return result
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from ingest.exceptions import ProviderError, ProviderShapeError, RecordRejected
+from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter, get_json
-from ingest.schema import SCHEMA_VERSION, Topic, validate_record
-from ingest.sources.base import FetchContext, ParseResult, Reject, Source
+from ingest.schema import SCHEMA_VERSION, Topic
+from ingest.sources.base import FetchContext, ParseResult, Source
 
 PROVIDER = "open-meteo"
 WEATHER_PATH = "/v1/forecast"
@@ -113,10 +113,7 @@ def parse_hourly(raw: Any, ctx: FetchContext, fields: dict[str, str], topic: str
                       "observed_at": observed, "ingested_at": ctx.ingested_at, **values}
             if "us_aqi" in record and record["us_aqi"] is not None:
                 record["us_aqi"] = round(record["us_aqi"])
-            try:
-                result.records.append(validate_record(topic, record))
-            except RecordRejected as exc:
-                result.rejects.append(Reject(exc.reason, record))
+            result.add(topic, record, record)
     return result
 
 

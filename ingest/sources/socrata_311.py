@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from ingest.exceptions import ProviderError, ProviderShapeError, RecordRejected
+from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter, get_json
-from ingest.schema import MAX_TEXT, SCHEMA_VERSION, Topic, validate_record
+from ingest.schema import MAX_TEXT, SCHEMA_VERSION, Topic
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 from pipeline.geo import nearest_zone
 
@@ -98,10 +98,7 @@ class Socrata311(Source):
             if record is None:
                 result.rejects.append(Reject(reason or "unusable row", row))
                 continue
-            try:
-                result.records.append(validate_record(Topic.INCIDENTS, record))
-            except RecordRejected as exc:
-                result.rejects.append(Reject(exc.reason, row))
+            result.add(Topic.INCIDENTS, record, row)
         return result
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from ingest.exceptions import ProviderError, ProviderShapeError, RecordRejected
+from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter, get_json
-from ingest.schema import SCHEMA_VERSION, Topic, validate_record
+from ingest.schema import SCHEMA_VERSION, Topic
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 from ingest.sources.nyc_dot import congestion
 
@@ -66,10 +66,7 @@ class TomTomTraffic(Source):
                 result.rejects.append(Reject(f"zone {zone_id}: {entry['error']}", entry))
                 continue
             record = segment_record(entry.get("reply"), str(zone_id), ctx)
-            try:
-                result.records.append(validate_record(Topic.TRAFFIC, record))
-            except RecordRejected as exc:
-                result.rejects.append(Reject(exc.reason, entry))
+            result.add(Topic.TRAFFIC, record, entry)
         return result
 
 
