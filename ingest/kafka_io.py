@@ -32,6 +32,8 @@ def client_config(settings: Settings) -> dict[str, Any]:
         conf["sasl.username"] = settings.kafka_sasl_username or ""
         password = settings.kafka_sasl_password
         conf["sasl.password"] = password.get_secret_value() if password else ""
+    if settings.kafka_ssl_ca_location:
+        conf["ssl.ca.location"] = settings.kafka_ssl_ca_location
     return conf
 
 

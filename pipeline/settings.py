@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_location: str | None = None  # CA bundle for a cluster with a private CA
     kafka_consumer_group: str = "citylive-consumer"
     kafka_message_timeout_ms: int = 10000
 
