@@ -37,10 +37,15 @@ def zone_key(city_id: str, zone_id: str) -> str:
 
 
 def raw_id(topic_collection: str, record: dict) -> str:
-    """Natural key of a canonical record in its raw_* collection."""
+    """Natural key of a canonical record in its raw_* collection.
+
+    The provider is part of the key: a live and a simulated observation of the same zone and
+    time are two observations, and neither may silently replace the other.
+    """
     city, zone, observed = record["city_id"], record["zone_id"], record["observed_at"]
+    source = record["source"]
     if topic_collection == "raw_traffic":
-        return make_id(city, zone, record["link_id"], observed)
+        return make_id(city, zone, record["link_id"], observed, source)
     if topic_collection == "raw_311":
-        return make_id(city, record["incident_id"])
-    return make_id(city, zone, observed)
+        return make_id(city, record["incident_id"], source)
+    return make_id(city, zone, observed, source)

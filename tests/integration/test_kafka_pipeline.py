@@ -78,7 +78,7 @@ def test_produce_consume_store_and_replay_is_idempotent(test_env, db):
     mine = list(db[C.RAW_WEATHER].find({"observed_at": hour}))
     assert len(mine) == len(zones), stats
     assert before <= db[C.RAW_WEATHER].count_documents({})
-    assert {d["_id"] for d in mine} == {f"nyc|{z}|{hour:%Y-%m-%dT%H:%M}Z" for z in zones}
+    assert {d["_id"] for d in mine} == {f"nyc|{z}|{hour:%Y-%m-%dT%H:%M}Z|simulated" for z in zones}
     assert all(d["observed_at"].tzinfo is not None for d in mine)
     feed = db[C.LIVE_FEED].count_documents({"topic": Topic.WEATHER, "observed_at": hour})
     assert feed == 2 * len(zones)  # every delivered message shows in the live feed

@@ -27,8 +27,10 @@ def test_naive_datetimes_and_separator_in_parts_are_refused():
 def test_raw_ids_per_collection():
     ts = datetime(2026, 11, 28, 14, 5, tzinfo=UTC)
     rec = {"city_id": "nyc", "zone_id": "z01", "observed_at": ts, "link_id": "L9",
-           "incident_id": "123"}
-    assert raw_id("raw_weather", rec) == "nyc|z01|2026-11-28T14:05Z"
-    assert raw_id("raw_traffic", rec) == "nyc|z01|L9|2026-11-28T14:05Z"
-    assert raw_id("raw_311", rec) == "nyc|123"
+           "incident_id": "123", "source": "socrata"}
+    assert raw_id("raw_weather", rec) == "nyc|z01|2026-11-28T14:05Z|socrata"
+    assert raw_id("raw_traffic", rec) == "nyc|z01|L9|2026-11-28T14:05Z|socrata"
+    assert raw_id("raw_311", rec) == "nyc|123|socrata"
+    # the same zone and time from another provider is another observation
+    assert raw_id("raw_weather", dict(rec, source="simulated")) != raw_id("raw_weather", rec)
     assert zone_key("nyc", "z01") == "nyc:z01"
