@@ -17,6 +17,7 @@ from ingest.consumer import MessageSink, consume_loop
 from ingest.kafka_io import make_consumer, make_producer
 from ingest.schema import Topic
 from pipeline.cycle import LIVE_WINDOW, Services, floor_hour, ingest_city
+from pipeline.ids import raw_id
 from pipeline.storage import C
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -28,8 +29,9 @@ def window_ids(now: datetime) -> set[str]:
     """The raw_weather ids one cycle at `now` covers: every zone, every hour of its window."""
     start = floor_hour(now) - LIVE_WINDOW
     hours = [start + timedelta(hours=h) for h in range(int(LIVE_WINDOW / timedelta(hours=1)) + 1)]
-    return {f"{CITY.city_id}|{z.zone_id}|{h:%Y-%m-%dT%H:%M}Z" for z in CITY.zones for h in hours
-            if h < now}
+    return {raw_id(C.RAW_WEATHER, {"city_id": CITY.city_id, "zone_id": z.zone_id,
+                                   "observed_at": h, "source": "open-meteo"})
+            for z in CITY.zones for h in hours if h < now}
 
 
 def test_kafka_down_30s_while_producing(private_services, fault_settings, fault_db):
