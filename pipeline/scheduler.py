@@ -140,7 +140,9 @@ class Sidecar:
             set_city_status(self.svc, city_id, "requested")
 
     def poll_city_requests(self) -> None:
-        for doc in self.svc.db[C.CITY_REQUESTS].find({"status": {"$in": ["requested", "active"]}}):
+        # "backfilling" too: a sidecar killed mid-activation resumes it after a restart
+        wanted = ["requested", "backfilling", "active"]
+        for doc in self.svc.db[C.CITY_REQUESTS].find({"status": {"$in": wanted}}):
             city_id = doc["_id"]
             if city_id in self.active:
                 continue
