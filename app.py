@@ -42,7 +42,7 @@ try:
     selection = draw_selectors(show_zone=page.url_path in ZONE_PAGES)
     for warning in selection.warnings:
         st.warning(md_escape(warning), icon=":material/link_off:")  # has URL text
-    request = request_city_if_idle(current_context())  # the UI's one write (DESIGN.md §1)
+    request = request_city_if_idle(current_context())  # the UI's one write (architecture §1)
     if page.url_path != "":  # City Live shows its own loading state
         city_request_banner(request)
     page.run()

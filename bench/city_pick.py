@@ -28,8 +28,8 @@ from typing import Any
 from pymongo.database import Database
 
 from bench.common import Figure, at_most, bench_settings, median, private_db
-from pipeline.catalog import get_city
-from pipeline.storage import C
+from core.catalog import get_city
+from core.vocabulary import C
 
 NAME = "city_pick"
 BUDGET_S = 10.0
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def placeholder_registry(db: Database, city_ids: list[str]) -> None:
     """Registry documents that stop the sidecar from launching offline training."""
-    from models.registry import MODEL_NAMES
+    from core.vocabulary import MODEL_NAMES
 
     docs = [{"_id": f"{c}|{m}", "city_id": c, "model": m, "version": "bench-placeholder"}
             for c in city_ids for m in MODEL_NAMES]

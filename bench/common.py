@@ -13,15 +13,15 @@ from typing import Any
 
 from pymongo.database import Database
 
-from pipeline.catalog import City, get_city
-from pipeline.settings import Settings
+from core.catalog import City, get_city
+from core.settings import Settings
 
 OK, MISS, NA, INFO = "ok", "MISS", "n/a", "info"
 
 
 @dataclass
 class Figure:
-    """One measured figure; `verdict` compares `value` with `budget` (DESIGN.md §7)."""
+    """One measured figure; `verdict` compares `value` with `budget` (docs/architecture.md §9)."""
 
     figure: str
     value: float | None
@@ -80,7 +80,7 @@ def bench_settings(env: dict[str, str], tag: str, **overrides: Any) -> Settings:
 @contextmanager
 def private_db(settings: Settings) -> Iterator[Database]:
     """The settings' (private) database, dropped afterwards."""
-    from pipeline.storage import ensure_indexes, mongo_client
+    from core.storage import ensure_indexes, mongo_client
 
     if not settings.mongo_db.startswith("citylive_bench_"):
         raise ValueError(f"refusing to use non-bench database {settings.mongo_db!r}")

@@ -27,9 +27,9 @@ from bench.common import (
     private_db,
     synthetic_city,
 )
+from core.catalog import City, get_city
+from core.settings import Settings
 from ingest.consumer import ConsumeStats, MessageSink
-from pipeline.catalog import City, get_city
-from pipeline.settings import Settings
 
 NAME = "consumer_throughput"
 BUDGET_MSG_S = 2000.0
@@ -58,9 +58,9 @@ def weather_records(city: City, n: int, base: datetime = BASE_HOUR) -> list[dict
 
 def produce_all(settings: Settings, records: list[dict[str, Any]]) -> float:
     """Produce every record to weather_obs; returns wall seconds."""
+    from core.ids import zone_key
+    from core.vocabulary import Topic
     from ingest.kafka_io import DeliveryStats, make_producer, produce_json
-    from ingest.schema import Topic
-    from pipeline.ids import zone_key
 
     producer = make_producer(settings)
     stats = DeliveryStats()
@@ -95,10 +95,9 @@ def consume_run(env: dict[str, str], catalog: dict[str, City], expect: int,
                 prefill: list[dict[str, Any]] | None = None,
                 settings: Settings | None = None) -> dict[str, Any]:
     """One fresh database (and group unless given): consume `expect` messages, time it."""
+    from core.vocabulary import C, Topic
     from ingest.consumer import consume_loop
     from ingest.kafka_io import make_consumer
-    from ingest.schema import Topic
-    from pipeline.storage import C
 
     settings = settings or bench_settings(env, "consume")
     with private_db(settings) as db:
@@ -125,8 +124,8 @@ def consume_run(env: dict[str, str], catalog: dict[str, City], expect: int,
 
 def direct_run(env: dict[str, str], records: list[dict[str, Any]]) -> float:
     """The same documents with one pymongo insert_many; returns msg/s."""
-    from pipeline.ids import raw_id
-    from pipeline.storage import C
+    from core.ids import raw_id
+    from core.vocabulary import C
 
     docs = [{"_id": raw_id(C.RAW_WEATHER, r), **r} for r in records]
     settings = bench_settings(env, "direct")
@@ -144,9 +143,8 @@ def fresh_topic_env(env: dict[str, str]) -> None:
 
 
 def run(env: dict[str, str], quick: bool = False) -> list[Figure]:
-    from ingest.schema import Topic
-    from pipeline.ids import raw_id
-    from pipeline.storage import C
+    from core.ids import raw_id
+    from core.vocabulary import C, Topic
 
     n, runs = (5000, 1) if quick else (N_MESSAGES, RUNS)
     fresh_topic_env(env)
@@ -203,7 +201,7 @@ def run(env: dict[str, str], quick: bool = False) -> list[Figure]:
 def isolated_run(env: dict[str, str], catalog: dict[str, City], records: list[dict[str, Any]],
                  prefill: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A group placed at the end of the topic consumes just `records`, produced after."""
-    from ingest.schema import Topic
+    from core.vocabulary import Topic
 
     settings = bench_settings(env, "consume")
     commit_group_at_end(settings, (Topic.WEATHER,))

@@ -24,7 +24,7 @@ from pymongo.database import Database
 
 from bench.common import OK, Figure, bench_settings, median, private_db, synthetic_city, timed
 from bench.standin import StandIn
-from pipeline.catalog import City
+from core.catalog import City
 
 NAME = "ingest_requests"
 LATENCY_S = (0.3, 2.0)

@@ -69,8 +69,8 @@ def page_reads(db: Database, city_id: str, zone_ids: list[str], models: tuple[st
 
 
 def run(env: dict[str, str], quick: bool = False) -> list[Figure]:
+    from core.vocabulary import MODEL_NAMES
     from models import precompute
-    from models.registry import MODEL_NAMES
 
     runs = 2 if quick else 5
     figures: list[Figure] = []

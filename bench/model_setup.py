@@ -21,8 +21,8 @@ import httpx
 from pymongo.database import Database
 
 from bench.common import bench_settings, private_db
-from pipeline.catalog import City, get_city
-from pipeline.settings import Settings
+from core.catalog import City, get_city
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORY_DAYS = 16
@@ -39,7 +39,8 @@ class ModelCity:
 
 
 def existing_artifacts(city_id: str) -> Path | None:
-    from models.registry import MODEL_NAMES, latest_version_dir
+    from core.vocabulary import MODEL_NAMES
+    from models.registry import latest_version_dir
 
     root = ROOT / "artifacts"
     found = [latest_version_dir(root, city_id, m) for m in MODEL_NAMES]
@@ -59,7 +60,7 @@ def backfill(settings: Settings, db: Database, city: City, now: datetime, days: 
 
 
 def train_tiny(db: Database, root: str, city: City, now: datetime, days: int) -> None:
-    from models.registry import MODEL_NAMES
+    from core.vocabulary import MODEL_NAMES
     from models.train import save_and_register, train_models
     from pipeline.history import load_hourly_frame
 

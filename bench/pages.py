@@ -2,7 +2,7 @@
 
 That script seeds its own database on the shared FerretDB, runs every page with AppTest and
 measures a real `streamlit run` with a browser; this module runs it as a subprocess and turns
-bench/results/ui_pages.json into figures with the DESIGN.md §7 budgets.
+bench/results/ui_pages.json into figures with the budgets of docs/architecture.md §9.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from bench.common import Figure, bench_settings, median, private_db, synthetic_city, timed
-from pipeline.catalog import City, get_city
+from core.catalog import City, get_city
 
 NAME = "processing_scale"
 ZONES = (10, 40, 160)
@@ -24,9 +24,9 @@ PROCESS_RUNS = 3
 
 
 def measure(env: dict[str, str], city: City, days: int, runs: int) -> dict[str, Any]:
+    from core.vocabulary import C
     from ingest.kafka_io import ensure_topics, make_producer
     from pipeline.cycle import Services, backfill_city, process_city_job
-    from pipeline.storage import C
 
     settings = bench_settings(env, "processing")
     ensure_topics(settings)

@@ -1,4 +1,4 @@
-"""UI page timings and memory against the budgets of DESIGN.md §7.
+"""UI page timings and memory against the budgets of docs/architecture.md §9.
 
     .venv/bin/python -m bench.ui_pages [--runs 5] [--keep] [--no-server]
 
@@ -26,15 +26,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 DB_NAME = "citylive_bench_ui"
-os.environ["MONGO_DB"] = DB_NAME  # before pipeline.settings is read anywhere
+os.environ["MONGO_DB"] = DB_NAME  # before core.settings is read anywhere
 
 import psutil  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
+from core.ids import make_id  # noqa: E402
+from core.storage import insert_new  # noqa: E402
+from core.vocabulary import DATA_TOPICS, C  # noqa: E402
 from ingest.consumer import update_feed_snapshots  # noqa: E402
-from ingest.schema import DATA_TOPICS  # noqa: E402
-from pipeline.ids import make_id  # noqa: E402
-from pipeline.storage import C, insert_new  # noqa: E402
 from tests.ui.seed_docs import seed_catalog, seed_city, seed_shared  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

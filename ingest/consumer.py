@@ -22,12 +22,13 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from core.catalog import City
+from core.ids import make_id, raw_id
+from core.storage import insert_new
+from core.vocabulary import DATA_TOPICS, TOPIC_COLLECTION, C, Topic
 from ingest.exceptions import RecordRejected
 from ingest.kafka_io import produce_json
-from ingest.schema import DATA_TOPICS, TOPIC_COLLECTION, Topic, to_wire, validate_record
-from pipeline.catalog import City
-from pipeline.ids import make_id, raw_id
-from pipeline.storage import C, insert_new
+from ingest.schema import to_wire, validate_record
 
 log = logging.getLogger(__name__)
 SNIPPET = 500

@@ -14,8 +14,9 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from ingest.schema import ALL_TOPICS, to_wire
-from pipeline.settings import Settings
+from core.settings import Settings
+from core.vocabulary import ALL_TOPICS
+from ingest.schema import to_wire
 
 log = logging.getLogger(__name__)
 PARTITIONS = 3

@@ -9,13 +9,13 @@ import httpx
 from confluent_kafka import Producer
 from pymongo.database import Database
 
+from core.ids import zone_key
+from core.storage import insert_new
+from core.vocabulary import KIND_TOPIC, C, Topic
 from ingest.consumer import reject_doc
 from ingest.http import RequestCounter
 from ingest.kafka_io import DeliveryStats, produce_json
-from ingest.schema import KIND_TOPIC, Topic
 from ingest.sources.base import FetchContext, Source
-from pipeline.ids import zone_key
-from pipeline.storage import C, insert_new
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Canonical records (DESIGN.md §3a): one pydantic model per topic.
+"""Canonical records (docs/architecture.md §4): one pydantic model per topic.
 
 Kafka values are JSON with ISO-8601 UTC strings; `validate_record` turns one into a typed,
 Mongo-ready dict (timezone-aware datetimes, no NaN/Inf) or raises RecordRejected with a reason.
@@ -13,42 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.vocabulary import Topic
 from ingest.exceptions import RecordRejected
 
-SCHEMA_VERSION = 1
-SOURCES = ("open-meteo", "eia", "socrata", "nyc-dot", "tomtom", "simulated")
 MAX_TEXT = 500
-
-
-class Topic:
-    WEATHER = "weather_obs"
-    AQI = "aqi_stream"
-    TRAFFIC = "traffic_events"
-    POWER = "power_demand"
-    INCIDENTS = "incident_text"
-    ALERTS = "grid_alerts"
-    DLQ = "citylive.dlq"
-
-
-DATA_TOPICS = (Topic.WEATHER, Topic.AQI, Topic.TRAFFIC, Topic.POWER, Topic.INCIDENTS)
-ALL_TOPICS = (*DATA_TOPICS, Topic.ALERTS, Topic.DLQ)
-
-# source kind (catalog / scheduler vocabulary) -> topic
-KIND_TOPIC = {
-    "weather": Topic.WEATHER,
-    "aqi": Topic.AQI,
-    "traffic": Topic.TRAFFIC,
-    "power": Topic.POWER,
-    "incidents": Topic.INCIDENTS,
-}
-
-TOPIC_COLLECTION = {
-    Topic.WEATHER: "raw_weather",
-    Topic.AQI: "raw_aqi",
-    Topic.TRAFFIC: "raw_traffic",
-    Topic.POWER: "raw_power",
-    Topic.INCIDENTS: "raw_311",
-}
 
 
 class _Canonical(BaseModel):

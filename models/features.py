@@ -24,6 +24,8 @@ import holidays
 import numpy as np
 import pandas as pd
 
+from core.clock import floor_hour
+
 HORIZON = 24
 WEEK_HOURS = 168
 DAY_HOURS = 24
@@ -39,14 +41,6 @@ PAST_FEATURES = ("demand", "temperature", "aqi", "congestion", "incidents", *CAL
 FUTURE_FEATURES = (*CALENDAR_FEATURES, "temperature_forecast", "demand_lag_24h",
                    "demand_lag_168h")
 STATIC_FEATURES = ("zone", "lat", "lon")
-
-
-def floor_hour(ts: datetime | pd.Timestamp) -> pd.Timestamp:
-    """UTC hour that contains `ts` (the forecast origin of an issuance at `ts`)."""
-    stamp = pd.Timestamp(ts)
-    if stamp.tzinfo is None:
-        raise ValueError("naive datetime; use timezone-aware UTC datetimes")
-    return stamp.tz_convert("UTC").floor("h")
 
 
 def calendar_features(times: pd.DatetimeIndex, timezone: str) -> np.ndarray:

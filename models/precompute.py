@@ -21,6 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from core.catalog import City, get_city
+from core.clock import floor_hour
+from core.ids import make_id
+from core.settings import Settings
+from core.storage import replace_docs
+from core.vocabulary import MODEL_NAMES, C
 from models.base import Forecaster
 from models.exceptions import (
     ArtifactChecksumError,
@@ -32,16 +38,11 @@ from models.features import (
     WEEK_HOURS,
     build_panel,
     feature_cube,
-    floor_hour,
     make_windows,
 )
-from models.registry import MODEL_NAMES, artifact_dir, latest_version_dir, load, registered
+from models.registry import artifact_dir, latest_version_dir, load, registered
 from models.scorecard import note_issuance, score_city
-from pipeline.catalog import City, get_city
 from pipeline.history import load_hourly_frame
-from pipeline.ids import make_id
-from pipeline.settings import Settings
-from pipeline.storage import C, replace_docs
 
 log = logging.getLogger(__name__)
 

@@ -20,17 +20,19 @@ from typing import Any, ClassVar
 import numpy as np
 from pymongo.database import Database
 
+from core.ids import make_id
+from core.storage import replace_one
+from core.vocabulary import MODEL_NAMES, C
 from models.base import Forecaster, ModelContext
 from models.exceptions import ArtifactChecksumError, ArtifactMissingError
-from pipeline.ids import make_id
-from pipeline.storage import C, replace_one
 
 META_FILE = "meta.json"
 CHECKSUM_FILE = "checksum.sha256"
 MODEL_CLASSES = {"lstm": ("models.lstm", "LSTMForecaster"),
                  "tft": ("models.tft", "TFTForecaster"),
                  "gnn": ("models.gnn", "GNNForecaster")}
-MODEL_NAMES = tuple(MODEL_CLASSES)
+if tuple(MODEL_CLASSES) != MODEL_NAMES:  # one list of names: core.vocabulary
+    raise ImportError("models.registry.MODEL_CLASSES does not match core.vocabulary.MODEL_NAMES")
 
 
 class Flavour(ABC):

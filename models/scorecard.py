@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from models.features import DEMAND, DEMAND_FORECAST, HORIZON, WEEK_HOURS, build_panel, floor_hour
+from core.catalog import get_city
+from core.clock import floor_hour
+from core.ids import make_id
+from core.storage import replace_one
+from core.vocabulary import MODEL_NAMES, C
+from models.features import DEMAND, DEMAND_FORECAST, HORIZON, WEEK_HOURS, build_panel
 from models.metrics import MIN_ACTUAL, error_sums, finite_or_none
-from models.registry import MODEL_NAMES
-from pipeline.catalog import get_city
 from pipeline.history import load_hourly_frame
-from pipeline.ids import make_id
-from pipeline.storage import C, replace_one
 
 WINDOW = timedelta(days=7)
 PENDING_TTL = timedelta(days=8)  # model_outputs retention: older forecasts are gone

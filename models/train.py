@@ -21,6 +21,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from core.catalog import City, get_city
+from core.clock import floor_hour
+from core.geo import zone_adjacency
+from core.settings import Settings, get_settings
+from core.storage import get_db
+from core.vocabulary import MODEL_NAMES
 from models.backtest import Split, backtest, origins_between, split_hours
 from models.base import Forecaster, ModelContext, Progress
 from models.exceptions import InsufficientHistoryError
@@ -32,12 +38,10 @@ from models.features import (
     Scaler,
     build_panel,
     feature_cube,
-    floor_hour,
     make_windows,
     zone_statics,
 )
 from models.registry import (
-    MODEL_NAMES,
     artifact_dir,
     forecaster_class,
     latest_version_dir,
@@ -47,11 +51,7 @@ from models.registry import (
     registry_document,
     save,
 )
-from pipeline.catalog import City, get_city
-from pipeline.geo import zone_adjacency
 from pipeline.history import load_hourly_frame
-from pipeline.settings import Settings, get_settings
-from pipeline.storage import get_db
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from core.units import format_value, metric_label
 from ui import charts, components, loaders
 from ui.city_tables import (
     alerts_table,
@@ -16,7 +17,7 @@ from ui.city_tables import (
     zone_detail,
     zone_table,
 )
-from ui.formatting import format_value, local_time, md_escape, metric_label
+from ui.formatting import local_time, md_escape
 from ui.sidebar import current_context
 
 MAP_METRICS = ("risk_score", "us_aqi", "demand_mw", "congestion", "temperature_c",

@@ -7,6 +7,7 @@ from functools import partial
 
 import streamlit as st
 
+from core.units import metric_label
 from ui import charts, components, loaders
 from ui.analytics import (
     CUSTOM,
@@ -20,7 +21,7 @@ from ui.analytics import (
     to_csv,
     zone_hour_matrix,
 )
-from ui.formatting import local_time, metric_label
+from ui.formatting import local_time
 from ui.sidebar import current_context
 
 SERIES_METRICS = ("demand_mw", "temperature_c", "us_aqi", "pm2_5", "congestion", "speed_kmh",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from pipeline.storage import C
+from core.vocabulary import C
 from ui import charts, components, loaders
 from ui.formatting import age_seconds, format_age
 from ui.health_tables import (

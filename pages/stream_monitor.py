@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from ingest.schema import DATA_TOPICS
+from core.vocabulary import DATA_TOPICS
 from ui import charts, components, loaders
 from ui.formatting import city_tz
 from ui.sidebar import current_context

@@ -14,22 +14,22 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from pymongo.database import Database
 
+from core.catalog import City
+from core.clock import floor_hour
+from core.ids import make_id, raw_id
+from core.runs import recorded_run
+from core.settings import Settings
+from core.storage import insert_new, replace_one
+from core.vocabulary import KIND_TOPIC, SOURCE_KINDS, TOPIC_COLLECTION, C
 from ingest.consumer import ConsumeStats, MessageSink, consume_loop, lag_by_topic, reject_doc
 from ingest.http import RequestCounter
 from ingest.kafka_io import DeliveryStats, client_config, produce_json
 from ingest.producer import ingest_source
-from ingest.schema import KIND_TOPIC, TOPIC_COLLECTION
 from ingest.sources.base import FetchContext
 from ingest.sources.registry import source_for
-from pipeline.catalog import SOURCE_KINDS, City
-from pipeline.ids import make_id, raw_id
-from pipeline.runs import recorded_run
-from pipeline.settings import Settings
-from pipeline.storage import C, insert_new, replace_one
 
 log = logging.getLogger(__name__)
 
-CADENCE_MIN = {"weather": 10, "aqi": 10, "traffic": 5, "power": 15, "incidents": 5}
 LIVE_WINDOW = timedelta(hours=1)
 
 
@@ -44,10 +44,6 @@ class Services:
     catalog: dict[str, City]
     dlq_producer: Producer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def floor_hour(ts: datetime) -> datetime:
-    return ts.replace(minute=0, second=0, microsecond=0)
 
 
 def get_watermark(db: Database, city_id: str, kind: str) -> datetime | None:
@@ -65,8 +61,8 @@ def set_watermark(db: Database, city_id: str, kind: str, watermark: datetime) ->
 def ingest_kind(svc: Services, city: City, kind: str, now: datetime) -> bool:
     """One source for one city: fetch, produce to Kafka, record the run. True when it succeeded."""
     source = source_for(kind, city, svc.settings)
-    ctx = FetchContext(city=city, settings=svc.settings, start=floor_hour(now) - LIVE_WINDOW,
-                       end=now, ingested_at=now,
+    start = floor_hour(now).to_pydatetime() - LIVE_WINDOW
+    ctx = FetchContext(city=city, settings=svc.settings, start=start, end=now, ingested_at=now,
                        watermark=get_watermark(svc.db, city.city_id, kind))
     counter = RequestCounter()
     with recorded_run(svc.db, "ingest", city.city_id, kind, source.provider) as run:
@@ -148,7 +144,7 @@ def backfill_city(svc: Services, city: City, now: datetime, days: int) -> dict[s
     """
     from pipeline.processing.job import process_history
 
-    start = floor_hour(now) - timedelta(days=days)
+    start = floor_hour(now).to_pydatetime() - timedelta(days=days)
     keep_raw_from = now - timedelta(days=svc.settings.citylive_raw_retention_days)
     raw: dict[str, list[dict[str, Any]]] = {}
     summary: dict[str, Any] = {"days": days, "records": {}, "failed": {}}

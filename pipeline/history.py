@@ -24,8 +24,9 @@ import pandas as pd
 from bson.binary import Binary
 from pymongo.database import Database
 
-from pipeline.ids import iso_day, make_id
-from pipeline.storage import C, upsert_many
+from core.ids import iso_day, make_id
+from core.storage import upsert_many
+from core.vocabulary import C
 
 HOURLY_METRICS = (
     "demand_mw", "demand_forecast_mw", "temperature_c", "relative_humidity_pct",

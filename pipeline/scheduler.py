@@ -22,11 +22,14 @@ import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from confluent_kafka.admin import AdminClient
 
+from core.catalog import City, UnknownCityError, get_city, load_catalog
+from core.runs import recorded_run
+from core.settings import Settings, get_settings
+from core.storage import apply_retention, ensure_indexes, get_db, load_catalog_into
+from core.vocabulary import CADENCE_MIN, SOURCE_KINDS, C
 from ingest.consumer import MessageSink, consume_loop, lag_by_topic
 from ingest.kafka_io import client_config, ensure_topics, make_consumer, make_producer
-from pipeline.catalog import SOURCE_KINDS, City, UnknownCityError, get_city, load_catalog
 from pipeline.cycle import (
-    CADENCE_MIN,
     Services,
     backfill_city,
     consume_until_caught_up,
@@ -35,9 +38,6 @@ from pipeline.cycle import (
     precompute_city_job,
     process_city_job,
 )
-from pipeline.runs import recorded_run
-from pipeline.settings import Settings, get_settings
-from pipeline.storage import C, apply_retention, ensure_indexes, get_db, load_catalog_into
 
 log = logging.getLogger("citylive.sidecar")
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
@@ -107,7 +107,7 @@ def run_once(svc: Services, city: City, backfill_days: int, with_precompute: boo
 
 
 def _topics() -> tuple[str, ...]:
-    from ingest.schema import DATA_TOPICS
+    from core.vocabulary import DATA_TOPICS
 
     return DATA_TOPICS
 

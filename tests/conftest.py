@@ -40,11 +40,11 @@ def test_env(local_services, monkeypatch, request):
            "CITYLIVE_ARTIFACTS_DIR": str(ROOT / "data" / "test-artifacts" / suffix)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    from pipeline.settings import Settings
+    from core.settings import Settings
 
     settings = Settings(_env_file=None)
     yield settings
-    from pipeline.storage import mongo_client
+    from core.storage import mongo_client
 
     client = mongo_client(settings)
     client.drop_database(db_name)
@@ -53,7 +53,7 @@ def test_env(local_services, monkeypatch, request):
 
 @pytest.fixture
 def db(test_env):
-    from pipeline.storage import ensure_indexes, mongo_client
+    from core.storage import ensure_indexes, mongo_client
 
     client = mongo_client(test_env)
     database = client[test_env.mongo_db]

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pipeline.settings import Settings
+from core.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

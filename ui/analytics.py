@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from ui.formatting import METRICS, display_value
+from core.units import QUANTITIES, display_value
 
 RANGES = {"24 h": timedelta(hours=24), "7 d": timedelta(days=7), "30 d": timedelta(days=30)}
 CUSTOM = "custom"
@@ -55,7 +55,7 @@ def series_frame(frame: pd.DataFrame, metric: str, zone_ids: list[str],
     column = _column_name(metric)
     if frame.empty or metric not in frame:
         return pd.DataFrame(columns=["time", "zone", column])
-    info = METRICS.get(metric)
+    info = QUANTITIES.get(metric)
     scale = info.scale if info else 1.0
     if zone_ids:
         part = frame[frame["zone_id"].isin(zone_ids)]
@@ -72,7 +72,7 @@ def series_frame(frame: pd.DataFrame, metric: str, zone_ids: list[str],
 
 
 def _column_name(metric: str) -> str:
-    info = METRICS.get(metric)
+    info = QUANTITIES.get(metric)
     return f"{info.label} ({info.unit})" if info else metric
 
 
@@ -106,7 +106,7 @@ def zone_hour_matrix(frame: pd.DataFrame, metric: str, zone_names: dict[str, str
     if frame.empty or metric not in frame:
         return pd.DataFrame()
     hours = pd.DatetimeIndex(frame["ts"]).tz_convert(tz).hour
-    info = METRICS.get(metric)
+    info = QUANTITIES.get(metric)
     part = pd.DataFrame({"zone": frame["zone_id"].map(zone_names).fillna(frame["zone_id"]),
                          "hour": hours, "value": frame[metric] * (info.scale if info else 1.0)})
     matrix = part.pivot_table(index="zone", columns="hour", values="value", aggfunc="mean")

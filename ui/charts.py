@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.aqi import aqi_category
+from core.units import QUANTITIES
 from ui.analytics import LineFit
-from ui.formatting import EPA_CATEGORIES, METRICS
 
 RISK_HEX = {"low": "#2e7d32", "moderate": "#f9a825", "high": "#ef6c00", "critical": "#c62828"}
 NO_DATA_HEX = "#9e9e9e"
@@ -30,15 +31,13 @@ def naive_local(values: Any, tz: Any) -> pd.DatetimeIndex:
 
 
 def _epa_hex(aqi: float) -> str:
-    for upper, _name, hex_colour, _badge in EPA_CATEGORIES:
-        if aqi <= upper:
-            return hex_colour
-    return EPA_CATEGORIES[-1][2]
+    category = aqi_category(aqi)
+    return category.color if category else NO_DATA_HEX
 
 
 def zone_map(points: pd.DataFrame, metric: str, selected_zone: str | None) -> go.Figure:
     """Zone centroids coloured by a metric; equal km per pixel on both axes."""
-    info = METRICS.get(metric)
+    info = QUANTITIES.get(metric)
     label = f"{info.label} ({info.unit})" if info else metric
     has = points["value"].notna()
     fig = go.Figure()

@@ -1,4 +1,4 @@
-"""The UI's only write: ask the sidecar to start ingesting a city (DESIGN.md §1)."""
+"""The UI's only write: ask the sidecar to start ingesting a city (docs/architecture.md §1)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from pipeline.storage import C
+from core.vocabulary import C
 
 
 def request_document(city_id: str, now: datetime) -> dict:

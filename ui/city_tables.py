@@ -12,15 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from ui.formatting import (
-    METRICS,
-    age_seconds,
-    aqi_category,
-    display_value,
-    format_age,
-    format_value,
-    local_time,
-)
+from core.aqi import aqi_category
+from core.units import QUANTITIES, display_value, format_value
+from ui.formatting import age_seconds, format_age, local_time
 
 STALE_AFTER_S = {"demand_mw": 3 * 3600, "demand_forecast_mw": 3 * 3600}
 DEFAULT_STALE_AFTER_S = 3600
@@ -59,11 +53,11 @@ def zone_table(docs: list[dict[str, Any]], zone_names: dict[str, str], now: date
         for metric in TABLE_METRICS:
             gap = metric_gap(metrics.get(metric), now, metric)
             if gap:
-                gaps.append(f"{METRICS[metric].label}: {gap}")
+                gaps.append(f"{QUANTITIES[metric].label}: {gap}")
         category = (doc.get("aqi_category") or {}).get("name")
         if category is None:
             found = aqi_category(metric_value(doc, "us_aqi"))
-            category = found[0] if found else None
+            category = found.name if found else None
         zone_id = doc.get("zone_id", "")
         rows.append({
             "Zone": doc.get("zone_name") or zone_names.get(zone_id, zone_id),
@@ -144,7 +138,7 @@ def _input_text(name: str, item: Any, now: datetime) -> str:
     if not isinstance(item, dict):
         return f"{name} = {item}"
     value = item.get("value")
-    shown = format_value(name, value) if name in METRICS else f"{value}"
+    shown = format_value(name, value) if name in QUANTITIES else f"{value}"
     age = item.get("age_s")
     if age is None:
         age = age_seconds(item.get("observed_at"), now)
@@ -215,7 +209,7 @@ def zone_detail(doc: dict[str, Any], now: datetime, tz: ZoneInfo) -> pd.DataFram
         gap = metric_gap(entry, now, metric)
         value = entry.get("value")
         shown = format_value(metric, value)
-        rows.append({"Metric": METRICS[metric].label,
+        rows.append({"Metric": QUANTITIES[metric].label,
                      "Value": gap if value is None else f"{shown} ({gap})" if gap else shown,
                      "Observed": local_time(entry.get("observed_at"), tz, with_date=False)})
     return pd.DataFrame(rows)

@@ -11,17 +11,10 @@ from typing import Any
 
 import streamlit as st
 
+from core.aqi import aqi_category
+from core.units import QUANTITIES, display_value
 from ui import loaders
-from ui.formatting import (
-    METRICS,
-    age_seconds,
-    aqi_category,
-    city_tz,
-    display_value,
-    format_age,
-    local_time,
-    md_escape,
-)
+from ui.formatting import age_seconds, city_tz, format_age, local_time, md_escape
 from ui.sidebar import PageContext, request_city_if_idle
 
 FRESH_S, AGING_S = 15 * 60, 60 * 60
@@ -55,7 +48,7 @@ def kpi_card(label: str, metric: str, value: float | None, gap: str, **kwargs: A
         st.caption(gap)
         return
     shown = display_value(metric, value) or 0.0
-    decimals = 0 if abs(shown) >= 1000 else METRICS[metric].decimals
+    decimals = 0 if abs(shown) >= 1000 else QUANTITIES[metric].decimals
     st.metric(label, f"{shown:,.{decimals}f}", border=True, **kwargs)
 
 
@@ -63,7 +56,7 @@ def aqi_note(aqi: float | None, zone_name: str | None = None) -> None:
     """EPA category name on its colour (nearest Streamlit colour; the EPA hex in the tooltip)."""
     category = aqi_category(aqi)
     if category:
-        name, hex_colour, colour = category
+        name, hex_colour, colour = category.name, category.color, category.badge
         where = f" · in {md_escape(zone_name)}" if zone_name else ""
         st.markdown(f":{colour}-background[{md_escape(name)}]{where}",
                     help=f"EPA AQI category; official colour {hex_colour}")

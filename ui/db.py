@@ -6,8 +6,8 @@ import streamlit as st
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from pipeline.settings import get_settings
-from pipeline.storage import mongo_client
+from core.settings import get_settings
+from core.storage import mongo_client
 
 
 @st.cache_resource(show_spinner=False)

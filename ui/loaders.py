@@ -19,14 +19,12 @@ import pandas as pd
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from ingest.schema import DATA_TOPICS
-from pipeline.catalog import load_catalog
+from core.catalog import load_catalog
+from core.ids import iso_day
+from core.vocabulary import DATA_TOPICS, MODEL_NAMES, C
 from pipeline.history import city_days_to_frame, day_starts, load_city_days
-from pipeline.ids import iso_day
-from pipeline.storage import C
 from ui.db import get_db
 
-MODEL_NAMES = ("lstm", "tft", "gnn")  # the models/ registry names (the UI never imports models/)
 TTL_CATALOG = 300
 TTL_LIVE = 15
 TTL_STREAM = 5

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from pipeline.settings import get_settings
+from core.settings import get_settings
 from ui import loaders
 from ui.city_request import ensure_city_request
 from ui.db import get_db

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from ingest.schema import DATA_TOPICS
+from core.vocabulary import DATA_TOPICS
 from ui.formatting import age_seconds, format_age, local_time
 
 

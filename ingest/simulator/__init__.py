@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from core.catalog import City
 from ingest.simulator import aqi, incidents, power, traffic, weather
 from ingest.simulator.events import EVENT_KINDS, SimEvent, list_events
 from ingest.simulator.world import CityWorld
-from pipeline.catalog import City
 
 Generator = Callable[[CityWorld, datetime, datetime, datetime], list[dict[str, Any]]]
 GENERATORS: dict[str, Generator] = {

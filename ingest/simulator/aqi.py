@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from core.vocabulary import CADENCE_MIN
 from ingest.simulator.climate import summer_weight
-from ingest.simulator.clock import CADENCE_MIN, daily_bump, observation_times, time_grid
+from ingest.simulator.clock import daily_bump, observation_times, time_grid
 from ingest.simulator.noise import smooth_noise
 from ingest.simulator.records import column, common_fields, zone_time_keys
 from ingest.simulator.world import CityWorld

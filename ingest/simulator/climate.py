@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.catalog import City
 from ingest.simulator.clock import YEAR_DAYS
-from pipeline.catalog import City
 
 Monthly = tuple[float, float, float, float, float, float, float, float, float, float, float, float]
 _MID_MONTH_DOY = np.array([15.5 + 30.44 * m for m in range(12)])

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 LIVE_WINDOW = timedelta(hours=3)
-CADENCE_MIN = {"weather": 10, "aqi": 10, "traffic": 5, "power": 15, "incidents": 5}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 YEAR_DAYS = 365.2425
+
 
 
 def _utc(ts: datetime) -> datetime:

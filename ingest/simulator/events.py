@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from core.catalog import City
 from ingest.simulator.clock import EPOCH
 from ingest.simulator.noise import stable_key, uniform
-from pipeline.catalog import City
 
 ALL_MONTHS = frozenset(range(1, 13))
 

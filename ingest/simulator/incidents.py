@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from core.geo import nearest_zone_ids
 from ingest.simulator.clock import EPOCH, daily_bump, daily_window, hour_starts, time_grid
 from ingest.simulator.noise import normal, uniform
 from ingest.simulator.records import common_fields
 from ingest.simulator.world import CityWorld
-from pipeline.geo import nearest_zone_ids
 
 RATE_PER_100K_PER_HOUR = 2.8  # NYC catalog (3.6M people in its zones) -> ~100 per hour
 JITTER_DEG = 0.0045           # ~500 m scatter around the zone centroid

@@ -1,5 +1,5 @@
 """Simulated power_demand: a balancing authority's load (EIA 'D') and day-ahead forecast
-('DF'), apportioned to zones as ba_demand x city.ba_share x zone.weight (DESIGN.md §3a).
+('DF'), apportioned to zones as ba_demand x city.ba_share x zone.weight (docs/architecture.md §4).
 
 Load = base x daily/weekly shape x (1 + heating/cooling response, U-shaped around the balance
 temperature) x small noise; grid-stress events add 10-20% that the forecast did not expect.
@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from core.vocabulary import CADENCE_MIN
 from ingest.simulator.climate import summer_weight
-from ingest.simulator.clock import CADENCE_MIN, TimeGrid, observation_times, time_grid
+from ingest.simulator.clock import TimeGrid, observation_times, time_grid
 from ingest.simulator.noise import smooth_noise
 from ingest.simulator.records import column, common_fields, zone_time_keys
 from ingest.simulator.world import CityWorld

@@ -11,7 +11,7 @@ SOURCE = "simulated"
 
 
 def common_fields(city_id: str, ingested_at: datetime) -> dict[str, Any]:
-    """Fields every simulated record carries (DESIGN.md §3a)."""
+    """Fields every simulated record carries (docs/architecture.md §4)."""
     return {"schema_version": 1, "source": SOURCE, "city_id": city_id,
             "ingested_at": ingested_at}
 

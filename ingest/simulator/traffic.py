@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ingest.simulator.clock import CADENCE_MIN, observation_times, time_grid
+from core.vocabulary import CADENCE_MIN
+from ingest.simulator.clock import observation_times, time_grid
 from ingest.simulator.records import column, common_fields
 from ingest.simulator.world import CityWorld
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ingest.simulator.clock import CADENCE_MIN, observation_times, time_grid
+from core.vocabulary import CADENCE_MIN
+from ingest.simulator.clock import observation_times, time_grid
 from ingest.simulator.records import column, common_fields, zone_time_keys
 from ingest.simulator.world import CityWorld
 

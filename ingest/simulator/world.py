@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from core.catalog import City
 from ingest.simulator.climate import (
     BalancingArea,
     Climate,
@@ -27,7 +28,6 @@ from ingest.simulator.climate import (
 from ingest.simulator.clock import TimeGrid, daily_bump, daily_window
 from ingest.simulator.events import EVENT_KINDS, SimEvent, list_events
 from ingest.simulator.noise import smooth_noise, stable_key, uniform
-from pipeline.catalog import City
 
 T = TypeVar("T")
 

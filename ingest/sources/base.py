@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 
+from core.catalog import City
+from core.settings import Settings
 from ingest.exceptions import RecordRejected
 from ingest.http import RequestCounter
 from ingest.schema import validate_record
-from pipeline.catalog import City
-from pipeline.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
+from core.vocabulary import SCHEMA_VERSION, Topic
 from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter, get_json, redact
-from ingest.schema import SCHEMA_VERSION, Topic
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 
 PROVIDER = "eia"

@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 
+from core.geo import nearest_zone
+from core.vocabulary import SCHEMA_VERSION, Topic
 from ingest.http import RequestCounter, get_json
-from ingest.schema import SCHEMA_VERSION, Topic
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 from ingest.sources.socrata_311 import from_floating, page_list, to_floating
-from pipeline.geo import nearest_zone
 
 PROVIDER = "nyc-dot"
 DATASET = "i4gi-tjb9"

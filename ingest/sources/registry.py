@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from core.catalog import City
+from core.settings import Settings
+from core.vocabulary import SOURCE_KINDS
 from ingest.sources.base import Source
-from pipeline.catalog import SOURCE_KINDS, City
-from pipeline.settings import Settings
 
 
 def source_for(kind: str, city: City, settings: Settings) -> Source:

@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 
+from core.vocabulary import KIND_TOPIC
 from ingest.http import RequestCounter
-from ingest.schema import KIND_TOPIC, TOPIC_MODEL
+from ingest.schema import TOPIC_MODEL
 from ingest.simulator import KINDS, simulate
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 

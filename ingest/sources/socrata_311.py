@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from core.geo import nearest_zone
+from core.vocabulary import SCHEMA_VERSION, Topic
 from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter, get_json
-from ingest.schema import MAX_TEXT, SCHEMA_VERSION, Topic
+from ingest.schema import MAX_TEXT
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
-from pipeline.geo import nearest_zone
 
 PROVIDER = "socrata"
 PAGE_SIZE = 1000

@@ -1,8 +1,9 @@
 """TomTom Traffic Flow, flowSegmentData: current and free-flow speed of the road nearest a point.
 
 The endpoint takes exactly one point per request and has no batch form, so this is the one
-source that makes a request per zone (DESIGN §2 batches only where the provider allows). The
-catalog picks it (`live_sources.traffic == "tomtom"`) only for cities without NYC DOT.
+source that makes a request per zone (sources batch only where the provider allows,
+docs/architecture.md §9). The catalog picks it (`live_sources.traffic == "tomtom"`) only for
+cities without NYC DOT.
 A zone whose point has no road nearby (HTTP 400) becomes a Reject; any other failure (bad key,
 rate limit after retries) fails the cycle. The key is a query param: it is redacted everywhere.
 """
@@ -15,9 +16,9 @@ from typing import Any
 
 import httpx
 
+from core.vocabulary import SCHEMA_VERSION, Topic
 from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter, get_json
-from ingest.schema import SCHEMA_VERSION, Topic
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 from ingest.sources.nyc_dot import congestion
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.ids import make_id
+from core.ids import make_id
+from core.units import format_value
 from pipeline.processing.rules import SEVERITY_RANK, Finding, Severity
 
 ANOMALY_KIND = "anomaly"
@@ -110,8 +111,9 @@ def anomaly_condition(zone_id: str, zone_name: str, anomalies: pd.DataFrame, now
             round(float(row.baseline_mean), 4), ts, now)
         inputs[f"{row.metric}_zscore"] = describe_input(round(float(row.zscore), 2), ts, now)
         direction = "above" if row.zscore > 0 else "below"
-        parts.append(f"{row.metric} {row.value:.4g} is {abs(row.zscore):.1f} sd {direction} "
-                     f"its usual {row.baseline_mean:.4g} for this hour")
+        parts.append(f"{row.metric} {format_value(row.metric, row.value)} is "
+                     f"{abs(row.zscore):.1f} sd {direction} its usual "
+                     f"{format_value(row.metric, row.baseline_mean)} for this hour")
     return Condition(zone_id, ANOMALY_KIND, severity, "zscore_anomaly",
                      f"{zone_name}: " + "; ".join(parts), inputs)
 

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import City
+from core.catalog import City
+from core.clock import floor_hour
 from pipeline.history import HOURLY_METRICS
 from pipeline.processing.alerts import (
     AlertChanges,
@@ -29,7 +30,6 @@ from pipeline.processing.baseline import zone_profiles
 from pipeline.processing.demand import demand_profile, estimate_demand
 from pipeline.processing.hourly import (
     HOUR,
-    floor_hour,
     hour_range,
     hourly_zone_frame,
     incidents_by_type,

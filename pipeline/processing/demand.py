@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import City
+from core.catalog import City
 from pipeline.processing.raw_frames import zone_shares
 
 COMFORT_C = 18.0  # degree-day base temperature (the common 65 °F)

@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import City
+from core.catalog import City
 from pipeline.history import FRAME_COLUMNS, HOURLY_METRICS
 from pipeline.processing.raw_frames import (
     AQI_FIELDS,
@@ -27,10 +27,6 @@ from pipeline.processing.raw_frames import (
 
 HOUR = pd.Timedelta(hours=1)
 MAX_KEY_LEN = 100
-
-
-def floor_hour(ts: datetime | pd.Timestamp) -> pd.Timestamp:
-    return pd.Timestamp(ts).tz_convert("UTC").floor("h").as_unit("us")
 
 
 def hour_range(start: datetime | pd.Timestamp, end: datetime | pd.Timestamp) -> pd.DatetimeIndex:

@@ -26,8 +26,11 @@ from typing import Any
 import pandas as pd
 from pymongo.database import Database
 
-from ingest.schema import Topic
-from pipeline.catalog import City, get_city
+from core.catalog import City, get_city
+from core.ids import zone_key
+from core.storage import RETENTION, insert_new, upsert_many
+from core.storage import replace_one as replace_one_doc
+from core.vocabulary import RAW_COLLECTIONS, C, Topic
 from pipeline.history import (
     city_days_to_frame,
     day_id,
@@ -36,11 +39,8 @@ from pipeline.history import (
     read_city_day,
     write_city_days,
 )
-from pipeline.ids import zone_key
 from pipeline.processing.compute import BASELINE_SPAN, WINDOW, compute_city, compute_history
 from pipeline.processing.rollups import merge_city_day
-from pipeline.storage import RAW_COLLECTIONS, RETENTION, C, insert_new, upsert_many
-from pipeline.storage import replace_one as replace_one_doc
 
 log = logging.getLogger(__name__)
 

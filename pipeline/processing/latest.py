@@ -17,11 +17,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import City
-from pipeline.ids import make_id
-from pipeline.processing.aqi import aqi_category
+from core.aqi import aqi_category_doc
+from core.catalog import City
+from core.ids import make_id
+from core.units import quantity
 from pipeline.processing.demand import estimate_demand
-from pipeline.processing.metrics import LATEST_METRICS, MAX_AGE, unit_of
+from pipeline.processing.metrics import LATEST_METRICS, MAX_AGE
 from pipeline.processing.raw_frames import RawFrames, finite_or_none
 from pipeline.processing.rules import risk_level
 
@@ -95,7 +96,7 @@ def latest_readings(frames: RawFrames, city: City, now: datetime) -> dict[str, Z
     now_ts = pd.Timestamp(now)
     out: dict[str, ZoneReadings] = {}
     sources = frames.sources()
-    for metric, (_unit, kind) in LATEST_METRICS.items():
+    for metric, kind in LATEST_METRICS.items():
         frame = sources[kind]
         if kind == "incidents" or frame.empty or metric not in frame.columns:
             continue
@@ -148,7 +149,7 @@ def source_label(providers: Iterable[str]) -> str | None:
 def zone_sources(readings: ZoneReadings) -> dict[str, str]:
     """Source kind -> provider label of the zone's newest reading of that kind."""
     out: dict[str, str] = {}
-    for metric, (_unit, kind) in LATEST_METRICS.items():
+    for metric, kind in LATEST_METRICS.items():
         source = readings[metric].source
         if source is not None and kind not in out:
             out[kind] = source
@@ -173,10 +174,10 @@ def zone_latest_doc(city: City, zone_id: str, readings: ZoneReadings, now: datet
         "_id": make_id(city.city_id, zone_id), "city_id": city.city_id, "zone_id": zone_id,
         "zone_name": zone.name, "lat": zone.lat, "lon": zone.lon, "updated_at": now,
         "source": source_label(sources.values()), "sources": sources,
-        "metrics": {m: {"value": r.value, "observed_at": r.observed_at, "unit": unit_of(m)}
-                    for m, r in readings.items()},
+        "metrics": {m: {"value": r.value, "observed_at": r.observed_at,
+                        "unit": quantity(m).stored_unit} for m, r in readings.items()},
         "demand_estimated": demand_estimated,
-        "aqi_category": aqi_category(readings["us_aqi"].value),
+        "aqi_category": aqi_category_doc(readings["us_aqi"].value),
         "risk_score": score, "risk_level": risk_level(score),
         "risk_factors": risk_factors if score is not None else [],
         "anomalies": anomalies, "open_alerts": int(open_alerts),

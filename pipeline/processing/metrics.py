@@ -1,27 +1,27 @@
-"""Names, units and source kinds of the metrics shown per zone (zone_latest, alert inputs)."""
+"""Which metrics a zone reports, the source kind each comes from, and how old a reading may be.
+
+Labels and units are in core.units (one unit per quantity everywhere).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-# metric -> (unit, source kind it comes from)
-LATEST_METRICS: dict[str, tuple[str, str]] = {
-    "demand_mw": ("MW", "power"),
-    "demand_forecast_mw": ("MW", "power"),
-    "temperature_c": ("°C", "weather"),
-    "relative_humidity_pct": ("%", "weather"),
-    "wind_speed_kmh": ("km/h", "weather"),
-    "precipitation_mm": ("mm", "weather"),
-    "us_aqi": ("US AQI", "aqi"),
-    "pm2_5": ("µg/m³", "aqi"),
-    "congestion": ("fraction", "traffic"),
-    "speed_kmh": ("km/h", "traffic"),
-    "incidents_24h": ("count", "incidents"),
-    "open_incidents": ("count", "incidents"),
+# metric -> source kind it comes from
+LATEST_METRICS: dict[str, str] = {
+    "demand_mw": "power",
+    "demand_forecast_mw": "power",
+    "temperature_c": "weather",
+    "relative_humidity_pct": "weather",
+    "wind_speed_kmh": "weather",
+    "precipitation_mm": "weather",
+    "us_aqi": "aqi",
+    "pm2_5": "aqi",
+    "congestion": "traffic",
+    "speed_kmh": "traffic",
+    "incidents_24h": "incidents",
+    "open_incidents": "incidents",
 }
-# derived yardsticks that appear among alert/recommendation inputs
-DERIVED_UNITS = {"high_day_peak_mw": "MW", "typical_daily_incidents": "count/day",
-                 "heat_index_c": "°C", "demand_ratio": "fraction", "incident_ratio": "ratio"}
 
 # How old a reading may be and still count as current, per source kind. Older readings are
 # shown as "no data (last seen ...)" with their time, never as a current value. Power allows
@@ -33,9 +33,3 @@ MAX_AGE: dict[str, timedelta] = {
     "power": timedelta(hours=4),
     "incidents": timedelta(hours=6),
 }
-
-
-def unit_of(metric: str) -> str:
-    if metric in LATEST_METRICS:
-        return LATEST_METRICS[metric][0]
-    return DERIVED_UNITS.get(metric, "")

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import City
-from pipeline.storage import C
+from core.catalog import City
+from core.vocabulary import C
 
 BASE_COLUMNS = ("zone_id", "observed_at", "source")
 WEATHER_FIELDS = ("temperature_c", "relative_humidity_pct", "wind_speed_kmh", "precipitation_mm")
@@ -59,7 +59,7 @@ def records_frame(records: Sequence[Mapping[str, Any]], fields: Sequence[str],
 
 
 def zone_shares(city: City) -> dict[str, float]:
-    """Each zone's share of its balancing authority's load: ba_share x weight (DESIGN §3a)."""
+    """Each zone's share of its balancing authority's load: ba_share x weight (architecture §4)."""
     return {z.zone_id: city.ba_share * z.weight for z in city.zones}
 
 

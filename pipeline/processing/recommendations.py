@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.ids import make_id
+from core.ids import make_id
+from core.units import format_value
 from pipeline.processing.alerts import anomaly_severity, describe_input
-from pipeline.processing.metrics import unit_of
 from pipeline.processing.rules import Finding
 
 PRIORITY: dict[str | None, int] = {"critical": 1, "warning": 2, "info": 3}
@@ -38,11 +38,10 @@ def input_text(name: str, described: Mapping[str, Any]) -> str:
     value = described["value"]
     if value is None:
         return f"{name}: no data"
-    unit = unit_of(name)
-    shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+    shown = format_value(name, value) if isinstance(value, int | float) else str(value)
     when = described["observed_at"]
     stamp = when.strftime("%Y-%m-%d %H:%MZ") + ", " if when is not None else ""
-    return f"{name} {shown}{' ' + unit if unit else ''} ({stamp}{_age_text(described['age_s'])})"
+    return f"{name} {shown} ({stamp}{_age_text(described['age_s'])})"
 
 
 def _doc(city_id: str, zone_id: str, rule: str, action: str, rationale: str,
@@ -65,9 +64,9 @@ def zone_recommendations(city_id: str, zone_id: str, zone_name: str,
         named = {name: describe_input(*inputs.get(name, (None, None)), now)
                  for name in rule.inputs}
         listed = "; ".join(input_text(n, d) for n, d in named.items())
-        rationale = (f"Rule {rule.name}: {finding.explain()}, at or above {band.at_least:g} "
-                     f"{unit_of(rule.metric)}".rstrip()
-                     + f" ({band.points} risk points). Inputs: {listed}.")
+        rationale = (f"Rule {rule.name}: {finding.explain()}, at or above "
+                     f"{format_value(rule.metric, band.at_least)}"
+                     f" ({band.points} risk points). Inputs: {listed}.")
         docs.append(_doc(city_id, zone_id, rule.name, rule.action.format(zone=zone_name),
                          rationale, named, PRIORITY[band.severity], now))
     if anomalies is not None and not anomalies.empty:
@@ -83,7 +82,7 @@ def _anomaly_doc(city_id: str, zone_id: str, zone_name: str, anomalies: pd.DataF
         ts = pd.Timestamp(row.ts).to_pydatetime()
         named[row.metric] = describe_input(round(float(row.value), 4), ts, now)
         parts.append(f"{input_text(row.metric, named[row.metric])} is {row.zscore:+.1f} sd from "
-                     f"its usual {row.baseline_mean:.4g} at this hour")
+                     f"its usual {format_value(row.metric, row.baseline_mean)} at this hour")
     metrics = ", ".join(sorted(anomalies["metric"].unique()))
     worst = float(anomalies["zscore"].abs().max())
     action = (f"Verify the unusual {metrics} in {zone_name}: confirm the feed is sound, then "

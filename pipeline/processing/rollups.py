@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.ids import make_id
 from pipeline.history import HOURLY_METRICS, day_id
-from pipeline.ids import make_id
 
 DECIMALS = 4
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench.private_services import PrivateServices
-from pipeline.settings import Settings
+from core.settings import Settings
 
 OUTAGE_SKIP = "slow fault test: run with `make faults` (pytest -m faults tests/faults)"
 
@@ -45,8 +45,8 @@ def private_services() -> Iterator[PrivateServices]:
 def fault_settings(private_services: PrivateServices, request) -> Iterator[Settings]:
     """Settings on the private services with a fresh database and consumer group; services a
     previous test left stopped are started again first."""
+    from core.storage import ensure_indexes, mongo_client
     from ingest.kafka_io import ensure_topics
-    from pipeline.storage import ensure_indexes, mongo_client
 
     private_services.ferret.start()
     private_services.kafka.start()
@@ -69,7 +69,7 @@ def fault_settings(private_services: PrivateServices, request) -> Iterator[Setti
 
 @pytest.fixture
 def fault_db(fault_settings: Settings):
-    from pipeline.storage import mongo_client
+    from core.storage import mongo_client
 
     client = mongo_client(fault_settings)
     yield client[fault_settings.mongo_db]

@@ -16,12 +16,12 @@ import sys
 import threading
 from pathlib import Path
 
+from core.catalog import load_catalog
+from core.settings import Settings
+from core.storage import get_db
+from core.vocabulary import DATA_TOPICS
 from ingest.consumer import MessageSink, consume_loop
 from ingest.kafka_io import make_consumer
-from ingest.schema import DATA_TOPICS
-from pipeline.catalog import load_catalog
-from pipeline.settings import Settings
-from pipeline.storage import get_db
 
 
 def main(argv: list[str]) -> int:

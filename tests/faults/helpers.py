@@ -14,9 +14,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from core.ids import zone_key
+from core.settings import Settings
 from ingest.kafka_io import DeliveryStats, make_consumer, make_producer, produce_json
-from pipeline.ids import zone_key
-from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_ENV = ("EIA_API_KEY", "TOMTOM_API_KEY", "SOCRATA_APP_TOKEN", "KAFKA_SASL_PASSWORD")

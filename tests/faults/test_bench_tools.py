@@ -13,11 +13,11 @@ from bench.common import MISS, NA, OK, Figure, at_least, at_most, not_available,
 from bench.ingest_requests import seed_cycle
 from bench.run_all import table
 from bench.standin import StandIn
+from core.settings import Settings
 from ingest.exceptions import ProviderShapeError
 from ingest.http import RequestCounter
 from ingest.sources.base import FetchContext
 from ingest.sources.open_meteo import OpenMeteoAirQuality, OpenMeteoWeather
-from pipeline.settings import Settings
 
 
 def context(city, base_url: str, hours: int = 5) -> FetchContext:

@@ -9,10 +9,9 @@ import pytest
 
 from bench.common import commit_group, end_offsets
 from bench.consumer_throughput import weather_records
-from ingest.schema import Topic
-from pipeline.catalog import get_city
-from pipeline.ids import raw_id
-from pipeline.storage import C
+from core.catalog import get_city
+from core.ids import raw_id
+from core.vocabulary import C, Topic
 from tests.faults.helpers import ConsumerProcess, committed_count, produce, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]

@@ -11,11 +11,10 @@ import pytest
 
 from bench.common import commit_group, end_offsets
 from bench.consumer_throughput import weather_records
+from core.catalog import get_city
+from core.ids import raw_id, zone_key
+from core.vocabulary import C, Topic
 from ingest.kafka_io import DeliveryStats, make_producer, produce_json
-from ingest.schema import Topic
-from pipeline.catalog import get_city
-from pipeline.ids import raw_id, zone_key
-from pipeline.storage import C
 from tests.faults.helpers import ConsumerProcess, committed_count, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]

@@ -13,12 +13,12 @@ import pytest
 
 from bench.common import commit_group, end_offsets, synthetic_city
 from bench.standin import StandIn
+from core.clock import floor_hour
+from core.ids import raw_id
+from core.vocabulary import C, Topic
 from ingest.consumer import MessageSink, consume_loop
 from ingest.kafka_io import make_consumer, make_producer
-from ingest.schema import Topic
-from pipeline.cycle import LIVE_WINDOW, Services, floor_hour, ingest_city
-from pipeline.ids import raw_id
-from pipeline.storage import C
+from pipeline.cycle import LIVE_WINDOW, Services, ingest_city
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 OUTAGE_S = 30
@@ -27,7 +27,7 @@ CITY = synthetic_city(12, city_id="outage", live={"weather": "open-meteo"})
 
 def window_ids(now: datetime) -> set[str]:
     """The raw_weather ids one cycle at `now` covers: every zone, every hour of its window."""
-    start = floor_hour(now) - LIVE_WINDOW
+    start = floor_hour(now).to_pydatetime() - LIVE_WINDOW
     hours = [start + timedelta(hours=h) for h in range(int(LIVE_WINDOW / timedelta(hours=1)) + 1)]
     return {raw_id(C.RAW_WEATHER, {"city_id": CITY.city_id, "zone_id": z.zone_id,
                                    "observed_at": h, "source": "open-meteo"})

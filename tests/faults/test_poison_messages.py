@@ -12,12 +12,12 @@ import pytest
 
 from bench.common import commit_group, end_offsets
 from bench.consumer_throughput import weather_records
+from core.catalog import get_city, load_catalog
+from core.ids import raw_id, zone_key
+from core.vocabulary import C, Topic
 from ingest.consumer import MessageSink, consume_loop
 from ingest.kafka_io import make_consumer, make_producer
-from ingest.schema import Topic, to_wire
-from pipeline.catalog import get_city, load_catalog
-from pipeline.ids import raw_id, zone_key
-from pipeline.storage import C
+from ingest.schema import to_wire
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 N_POISON, N_VALID = 100, 400

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from bench.standin import StandIn
+from core.catalog import get_city
+from core.vocabulary import C
 from ingest.kafka_io import make_producer
-from pipeline.catalog import get_city
 from pipeline.cycle import Services, ingest_city
-from pipeline.storage import C
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 TIMEOUT_S = 1.0

@@ -16,12 +16,11 @@ import pytest
 from bench.common import commit_group_at_end
 from bench.private_services import free_port
 from bench.standin import StandIn
-from ingest.schema import DATA_TOPICS
+from core.catalog import get_city
+from core.settings import Settings
+from core.vocabulary import DATA_TOPICS, C
 from ingest.sources.eia import PATH as EIA_PATH
 from ingest.sources.tomtom import PATH as TOMTOM_PATH
-from pipeline.catalog import get_city
-from pipeline.settings import Settings
-from pipeline.storage import C
 from tests.faults.helpers import ROOT, process_env
 from tests.replay_server import ReplayServer
 

@@ -20,11 +20,11 @@ import pytest
 
 from bench.city_pick import placeholder_registry
 from bench.common import commit_group_at_end
+from core.catalog import get_city
+from core.ids import raw_id
+from core.vocabulary import DATA_TOPICS, C, Topic
 from ingest.kafka_io import make_consumer
-from ingest.schema import DATA_TOPICS, Topic, validate_record
-from pipeline.catalog import get_city
-from pipeline.ids import raw_id
-from pipeline.storage import C
+from ingest.schema import validate_record
 from tests.faults.helpers import ROOT, process_env, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]

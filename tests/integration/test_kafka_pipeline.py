@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.catalog import get_city, load_catalog
+from core.ids import zone_key
+from core.vocabulary import ALL_TOPICS, C, Topic
 from ingest.consumer import MessageSink, consume_loop
 from ingest.kafka_io import DeliveryStats, ensure_topics, make_consumer, make_producer, produce_json
-from ingest.schema import ALL_TOPICS, Topic
-from pipeline.catalog import get_city, load_catalog
-from pipeline.ids import zone_key
-from pipeline.storage import C
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.catalog import get_city
-from pipeline.storage import C
+from core.catalog import get_city
+from core.vocabulary import C
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench.standin import StandIn
-from pipeline.catalog import get_city
-from pipeline.storage import C
+from core.catalog import get_city
+from core.vocabulary import C
 from tests.replay_server import ReplayServer
 
 pytestmark = pytest.mark.integration

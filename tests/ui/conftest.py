@@ -12,7 +12,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from pipeline.settings import get_settings
+from core.settings import get_settings
 from tests.ui.seed_docs import seed_catalog, seed_city, seed_shared
 from tests.ui.ui_env import (
     MONGO_URI,

@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 from pymongo.database import Database
 
+from core.aqi import aqi_category_doc
+from core.catalog import City, load_catalog
+from core.ids import make_id
+from core.storage import insert_new, load_catalog_into
+from core.vocabulary import DATA_TOPICS, C
 from ingest.consumer import update_feed_snapshots
-from ingest.schema import DATA_TOPICS
-from pipeline.catalog import City, load_catalog
 from pipeline.history import FRAME_COLUMNS, frame_to_city_days, write_city_days
-from pipeline.ids import make_id
-from pipeline.storage import C, insert_new, load_catalog_into
 
 MODELS = ("lstm", "tft", "gnn")
 COMPLAINTS = ("Noise - Residential", "HEAT/HOT WATER", "Illegal Parking", "Street Condition",
@@ -26,16 +27,6 @@ UNITS = {"demand_mw": "MW", "demand_forecast_mw": "MW", "temperature_c": "°C",
          "us_aqi": "AQI", "pm2_5": "µg/m³", "congestion": "ratio", "speed_kmh": "km/h",
          "incidents_24h": "count", "open_incidents": "count"}
 MISSING_AQI_ZONES = 2  # the last zones report no AQI (last seen 3 h ago)
-
-
-def epa_category(aqi: float) -> dict[str, str]:
-    """EPA AQI category (https://www.airnow.gov/aqi/aqi-basics/) as processing stores it."""
-    for upper, name, colour in ((50, "Good", "#00e400"), (100, "Moderate", "#ffff00"),
-                                (150, "Unhealthy for Sensitive Groups", "#ff7e00"),
-                                (200, "Unhealthy", "#ff0000"), (300, "Very Unhealthy", "#8f3f97")):
-        if aqi <= upper:
-            return {"name": name, "color": colour}
-    return {"name": "Hazardous", "color": "#7e0023"}
 
 
 def seed_catalog(db: Database, active: tuple[str, ...] = ("nyc",)) -> dict[str, City]:
@@ -119,7 +110,7 @@ def zone_latest_docs(city: City, now: datetime, source: str = "simulated") -> li
             "updated_at": now - timedelta(minutes=2), "source": source,
             "sources": {"weather": source, "aqi": source}, "metrics": metrics,
             "demand_estimated": False,
-            "aqi_category": None if missing_aqi else epa_category(aqi),
+            "aqi_category": None if missing_aqi else aqi_category_doc(aqi),
             "risk_score": score, "risk_level": levels[min(3, int(score // 25))],
             "risk_factors": [{"rule": "aqi_over_100", "value": aqi, "points": 10}] if aqi > 100
             else [],

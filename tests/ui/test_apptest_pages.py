@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.catalog import get_city
+from core.catalog import get_city
+from core.vocabulary import C
 from pipeline.history import day_id, read_city_day
-from pipeline.storage import C
 from tests.ui.ui_env import APP, Seeded, clear_streamlit_caches
 
 pytestmark = pytest.mark.integration
@@ -288,7 +288,7 @@ def test_pipeline_health_without_runs(seeded_db: Seeded) -> None:
 
 def test_mongo_down_is_a_message_not_a_traceback(seeded_db: Seeded,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("MONGO_URI", "mongodb://127.0.0.1:9/")  # nothing listens on port 9
     monkeypatch.setenv("MONGO_TIMEOUT_MS", "300")

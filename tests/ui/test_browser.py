@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.catalog import get_city
-from pipeline.storage import C
+from core.catalog import get_city
+from core.vocabulary import C
 from tests.ui.ui_env import REPO, TEST_DB, Seeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

@@ -1,4 +1,4 @@
-"""The UI process never imports an ML framework or models/ (DESIGN.md §1, §7: <= 400 MB RSS).
+"""The UI process never imports an ML framework or models/ (architecture §1, §9: <= 400 MB).
 
 A fresh interpreter imports app.py (which runs its default page), every ui.* module and runs
 every page script, with MongoDB pointed at a closed port so nothing is read or written; then

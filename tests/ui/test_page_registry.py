@@ -1,4 +1,4 @@
-"""The page registry in app.py: the URLs DESIGN.md §6 promises, and no page file named after a
+"""The page registry in app.py: the URLs the README promises, and no page file named after a
 page URL (Streamlit would run such a file on its own, without app.py, for the first request
 after a start: see the app.py docstring).
 """

@@ -6,15 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ui.formatting import (
-    aqi_category,
-    city_tz,
-    display_value,
-    format_age,
-    format_value,
-    local_time,
-    md_escape,
-)
+from core.units import display_value, format_value
+from ui.formatting import city_tz, format_age, local_time, md_escape
 
 
 @pytest.mark.parametrize(("metric", "value", "text"), [
@@ -48,19 +41,6 @@ def test_local_time_uses_the_city_zone_and_dst() -> None:
     assert local_time(datetime(2026, 7, 15, 17, 5, tzinfo=UTC), ny) == "2026-07-15 13:05 EDT"
     assert local_time(None, ny) == "never"
     assert str(city_tz("Not/AZone")) == "UTC"
-
-
-@pytest.mark.parametrize(("aqi", "name", "hex_colour"), [
-    (0, "Good", "#00e400"), (50, "Good", "#00e400"), (51, "Moderate", "#ffff00"),
-    (101, "Unhealthy for Sensitive Groups", "#ff7e00"), (151, "Unhealthy", "#ff0000"),
-    (201, "Very Unhealthy", "#8f3f97"), (301, "Hazardous", "#7e0023"),
-])
-def test_aqi_category_follows_the_epa_breakpoints(aqi, name, hex_colour) -> None:
-    assert aqi_category(aqi)[:2] == (name, hex_colour)
-
-
-def test_aqi_category_of_nothing_is_none() -> None:
-    assert aqi_category(None) is None
 
 
 def test_md_escape_neutralises_markdown_directives() -> None:

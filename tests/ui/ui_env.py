@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pymongo.database import Database
 
-from pipeline.settings import get_settings
+from core.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")

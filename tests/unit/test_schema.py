@@ -3,8 +3,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.vocabulary import Topic
 from ingest.exceptions import RecordRejected
-from ingest.schema import Topic, to_wire, validate_record
+from ingest.schema import to_wire, validate_record
 
 
 def weather(**over):

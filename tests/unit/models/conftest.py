@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import models.frameworks  # noqa: F401  (torch -> torch_geometric -> tensorflow, in that order)
-from pipeline.catalog import Bounds, City, Zone
+from core.catalog import Bounds, City, Zone
+from core.vocabulary import C
 from pipeline.history import FRAME_COLUMNS, frame_to_city_days
-from pipeline.storage import C
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 TINY_PARAMS = {

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.clock import floor_hour
 from models.features import (
     CALENDAR_FEATURES,
     DEMAND,
@@ -19,7 +20,6 @@ from models.features import (
     build_panel,
     calendar_features,
     feature_cube,
-    floor_hour,
     make_windows,
     trailing_level,
 )

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import models.precompute as precompute
+from core.settings import Settings
+from core.vocabulary import C
 from models.frameworks import keras, torch
-from pipeline.settings import Settings
-from pipeline.storage import C
 
 ROOT = Path(__file__).resolve().parents[3]
 MODELS = ("lstm", "tft", "gnn")

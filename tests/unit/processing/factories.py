@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import Bounds, City, Zone
+from core.catalog import Bounds, City, Zone
 from pipeline.history import FRAME_COLUMNS, HOURLY_METRICS
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)  # a Monday midnight, UTC
@@ -95,7 +95,7 @@ def hourly_frame(zone_ids: list[str], start: datetime, count: int, city_id: str 
 
 
 def assert_mongo_safe(value: Any, path: str = "") -> None:
-    """No NaN/Inf, no nested arrays, no unsafe keys, no pandas objects (DESIGN §4)."""
+    """No NaN/Inf, no nested arrays, no unsafe keys, no pandas objects (docs/architecture.md §8)."""
     if isinstance(value, dict):
         for key, item in value.items():
             assert "." not in key and not key.startswith("$"), path + key

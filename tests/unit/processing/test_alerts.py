@@ -120,3 +120,13 @@ def test_anomaly_condition_names_metric_value_baseline_and_zscore() -> None:
     assert cond.inputs["demand_mw_baseline_mean"]["value"] == 300.0
     assert cond.inputs["demand_mw"]["age_s"] == 3600
     assert anomaly_condition("z01", "Harbour", anomalies.iloc[0:0], NOW) is None
+
+
+def test_congestion_anomaly_message_is_in_percent_like_the_kpi_card() -> None:
+    ts = pd.Timestamp(NOW - timedelta(hours=1))
+    anomalies = pd.DataFrame({"zone_id": ["z01"], "ts": [ts], "metric": ["congestion"],
+                              "value": [0.3653], "zscore": [5.5], "baseline_mean": [0.1941],
+                              "baseline_std": [0.03]})
+    cond = anomaly_condition("z01", "Harbour", anomalies, NOW)
+    assert "congestion 37 % is 5.5 sd above its usual 19 %" in cond.message
+    assert "0.3653" not in cond.message

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.catalog import get_city
+from core.catalog import get_city
 from pipeline.history import city_days_to_frame
 from pipeline.processing.compute import (
     SETTLE,

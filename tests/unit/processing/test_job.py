@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from core.ids import raw_id
+from core.storage import upsert_many
+from core.vocabulary import RAW_COLLECTIONS, C
 from pipeline.history import decode_city_day
-from pipeline.ids import raw_id
 from pipeline.processing.job import clear_history_cache, process_city, process_history
-from pipeline.storage import RAW_COLLECTIONS, C, upsert_many
 from tests.unit.processing.factories import T0, aqi, simulated_raw, toy_city
 from tests.unit.processing.fake_db import FakeDb
 

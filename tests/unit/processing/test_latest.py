@@ -50,14 +50,14 @@ def test_stale_aqi_is_none_with_the_time_it_was_last_seen() -> None:
                           "raw_weather": [weather("z01", NOW - 5 * M)]})
     doc = _doc(readings)
     assert doc["metrics"]["us_aqi"] == {"value": None, "observed_at": last_seen,
-                                        "unit": "US AQI"}
+                                        "unit": "AQI"}
     assert doc["aqi_category"] is None
     assert doc["metrics"]["temperature_c"]["value"] == 20.0
 
 
 def test_a_metric_never_seen_is_none_without_a_time() -> None:
     doc = _doc(_readings({"raw_weather": [weather("z01", NOW - 5 * M)]}))
-    assert doc["metrics"]["us_aqi"] == {"value": None, "observed_at": None, "unit": "US AQI"}
+    assert doc["metrics"]["us_aqi"] == {"value": None, "observed_at": None, "unit": "AQI"}
     assert doc["metrics"]["incidents_24h"]["value"] is None
 
 

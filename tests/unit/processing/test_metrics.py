@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.catalog import SOURCE_KINDS
-from pipeline.processing.metrics import LATEST_METRICS, MAX_AGE, unit_of
+from core.units import QUANTITIES
+from core.vocabulary import SOURCE_KINDS
+from pipeline.processing.metrics import LATEST_METRICS, MAX_AGE
 
 # docs/read models: zone_latest.metrics
 CONTRACT = {"demand_mw", "demand_forecast_mw", "temperature_c", "relative_humidity_pct",
@@ -16,12 +17,10 @@ def test_latest_metrics_are_exactly_the_contracts() -> None:
 
 
 def test_every_metric_comes_from_a_catalog_source_kind_with_a_freshness_limit() -> None:
-    for metric, (_unit, kind) in LATEST_METRICS.items():
+    for metric, kind in LATEST_METRICS.items():
         assert kind in SOURCE_KINDS, metric
         assert MAX_AGE[kind].total_seconds() > 0
 
 
-def test_units() -> None:
-    assert unit_of("demand_mw") == "MW"
-    assert unit_of("high_day_peak_mw") == "MW"
-    assert unit_of("no_such_metric") == ""
+def test_every_zone_metric_has_a_label_and_unit() -> None:
+    assert set(LATEST_METRICS) <= set(QUANTITIES)

@@ -28,7 +28,7 @@ def test_each_firing_rule_gets_an_action_and_a_rationale_naming_its_inputs() -> 
     for name in RULES_BY_NAME["demand_stress"].inputs:
         assert name in demand["rationale"]
         assert name in demand["inputs"]
-    assert "1150" in demand["rationale"] and "30 min old" in demand["rationale"]
+    assert "demand_mw 1,150.0 MW" in demand["rationale"] and "30 min old" in demand["rationale"]
     assert demand["inputs"]["demand_mw"]["age_s"] == 1800
     assert "speed_kmh: no data" in docs["congestion"]["rationale"]
     # the critical demand band outranks the warning congestion band
@@ -48,3 +48,12 @@ def test_anomalies_get_a_verification_recommendation() -> None:
     assert doc["rule"] == "zscore_anomaly"
     assert "us_aqi" in doc["action"] and "us_aqi" in doc["inputs"]
     assert "+4.0 sd" in doc["rationale"] and "40" in doc["rationale"]
+
+
+def test_congestion_rationale_is_in_percent() -> None:
+    findings = zone_findings({"congestion": 0.75})
+    inputs = {"congestion": (0.75, NOW - timedelta(minutes=2)), "speed_kmh": (12.0, NOW)}
+    [doc] = zone_recommendations("toy", "z01", "Harbour", findings, inputs, NOW)
+    assert "congestion 75 %" in doc["rationale"]
+    assert "at or above 70 %" in doc["rationale"]
+    assert "0.75" not in doc["rationale"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.catalog import Bounds, City, Zone, get_city
+from core.catalog import Bounds, City, Zone, get_city
 
 
 @pytest.fixture(scope="session")

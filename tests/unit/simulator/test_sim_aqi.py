@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from core.catalog import City
 from ingest.simulator import simulate
 from ingest.simulator.aqi import us_aqi_from_pm25
-from pipeline.catalog import City
 
 
 @pytest.mark.parametrize(("pm25", "aqi"), [

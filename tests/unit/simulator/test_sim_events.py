@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from core.catalog import City
 from ingest.simulator import CityWorld, list_events, simulate
-from pipeline.catalog import City
 
 YEAR = datetime(2025, 1, 1, tzinfo=UTC)
 

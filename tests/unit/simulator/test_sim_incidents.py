@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from core.catalog import City
+from core.geo import nearest_zone_ids
 from ingest.simulator import simulate
-from pipeline.catalog import City
-from pipeline.geo import nearest_zone_ids
 
 
 def _window(city: City, start: datetime, days: int) -> list[dict]:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from core.catalog import City, get_city
 from ingest.simulator import CityWorld, simulate
 from ingest.simulator.clock import observation_times, time_grid
 from ingest.simulator.power import ba_load
-from pipeline.catalog import City, get_city
 
 YEAR = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from core.catalog import City
 from ingest.simulator import simulate
-from pipeline.catalog import City
 
 
 @pytest.fixture(scope="module")

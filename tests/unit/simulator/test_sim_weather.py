@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from core.catalog import City, get_city
 from ingest.simulator import CityWorld, simulate
 from ingest.simulator.clock import observation_times, time_grid
-from pipeline.catalog import City, get_city
 
 
 def _month(city: City, year: int, month: int) -> list[dict]:

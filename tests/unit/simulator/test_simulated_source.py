@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.catalog import City
+from core.settings import Settings
+from core.vocabulary import KIND_TOPIC, SOURCE_KINDS
 from ingest.http import RequestCounter
-from ingest.schema import KIND_TOPIC, to_wire, validate_record
+from ingest.schema import to_wire, validate_record
 from ingest.sources.base import FetchContext
 from ingest.sources.simulated import SimulatedSource
-from pipeline.catalog import SOURCE_KINDS, City
-from pipeline.settings import Settings
 
 NOW = datetime(2026, 11, 28, 21, 7, 12, tzinfo=UTC)
 HOURLY_KINDS = ("weather", "aqi", "power")

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from core.catalog import Bounds, City, Zone
 from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter
 from ingest.sources.base import FetchContext
 from ingest.sources.eia import EiaPower
-from pipeline.catalog import Bounds, City, Zone
 from tests.replay_server import (
     ReplayServer,
     load_fixture,

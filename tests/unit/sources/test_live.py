@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.schema import SOURCES
+from core.catalog import load_catalog
+from core.vocabulary import SOURCE_KINDS, SOURCES
 from ingest.sources.live import LIVE_SOURCES, live_source
-from pipeline.catalog import SOURCE_KINDS, load_catalog
 
 
 def test_every_catalog_live_source_resolves() -> None:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from core.catalog import Bounds, City, Zone
 from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter
 from ingest.sources.base import FetchContext
 from ingest.sources.socrata_311 import Socrata311, coordinates, from_floating, to_floating
-from pipeline.catalog import Bounds, City, Zone
 from tests.replay_server import (
     ReplayServer,
     load_fixture,

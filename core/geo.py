@@ -1,7 +1,8 @@
 """Point -> zone mapping and zone geometry (pure).
 
 Point data (311 incidents, traffic links) belongs to the zone with the nearest centroid, but
-only inside the city's bounds: a point outside is rejected (None), never guessed (DESIGN §3a).
+only inside the city's bounds: a point outside is rejected (None), never guessed
+(docs/architecture.md §4).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import math
 
 import numpy as np
 
-from pipeline.catalog import City, Zone
+from core.catalog import City, Zone
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 _CHUNK = 20_000  # points per block in the vectorised path: bounds the (points x zones) matrix

@@ -19,43 +19,13 @@ from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from pipeline.settings import Settings
+from core.settings import Settings
+from core.vocabulary import RAW_COLLECTIONS, C
 
 DUPLICATE_KEY = 11000
 INSERT_CHUNK = 1000
 DELETE_CHUNK = 500
 
-
-class C:
-    """Collection names, in one place (DESIGN.md §4)."""
-
-    CITIES = "cities"
-    ZONES = "zones"
-    RAW_WEATHER = "raw_weather"
-    RAW_AQI = "raw_aqi"
-    RAW_TRAFFIC = "raw_traffic"
-    RAW_POWER = "raw_power"
-    RAW_311 = "raw_311"
-    LIVE_FEED = "kafka_live_feed"
-    LIVE_FEED_LATEST = "live_feed_latest"
-    METER_READINGS = "meter_readings"
-    PROCESSED = "processed_zone_data"
-    ZONE_LATEST = "zone_latest"
-    CITY_LATEST = "city_latest"
-    CITY_DAY = "city_day"
-    ALERTS = "alerts"
-    RECOMMENDATIONS = "recommendations"
-    MODEL_OUTPUTS = "model_outputs"
-    MODEL_REGISTRY = "model_registry"
-    MODEL_SCORECARD = "model_scorecard"
-    PIPELINE_RUNS = "pipeline_runs"
-    DLQ = "dlq"
-    CITY_REQUESTS = "city_requests"
-    WATERMARKS = "watermarks"
-    CONSUMER_STATUS = "consumer_status"
-
-
-RAW_COLLECTIONS = (C.RAW_WEATHER, C.RAW_AQI, C.RAW_TRAFFIC, C.RAW_POWER, C.RAW_311)
 
 # Indexes serve a real MongoDB; FerretDB accepts them (and only uses _id).
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from pipeline.catalog import Bounds, City, Zone, get_city
-from pipeline.geo import haversine_km, nearest_zone, nearest_zone_ids, zone_adjacency
+from core.catalog import Bounds, City, Zone, get_city
+from core.geo import haversine_km, nearest_zone, nearest_zone_ids, zone_adjacency
 
 CITY_IDS = ["nyc", "chicago", "sf", "boston"]
 

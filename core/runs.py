@@ -12,8 +12,8 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from pipeline.ids import make_id
-from pipeline.storage import C
+from core.ids import make_id
+from core.vocabulary import C
 
 log = logging.getLogger(__name__)
 

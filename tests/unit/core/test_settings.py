@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from pipeline.settings import Settings
+from core.settings import Settings
 
 
 def test_defaults_are_the_embedded_local_services(monkeypatch):

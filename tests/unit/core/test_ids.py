@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.ids import iso_minute, make_id, raw_id, zone_key
+from core.ids import iso_minute, make_id, raw_id, zone_key
 
 
 def test_make_id_uses_natural_key_with_utc_minutes():

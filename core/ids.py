@@ -32,7 +32,7 @@ def make_id(*parts: object) -> str:
 
 
 def zone_key(city_id: str, zone_id: str) -> str:
-    """Kafka message key for a zone (DESIGN.md §3)."""
+    """Kafka message key for a zone (docs/architecture.md §3)."""
     return f"{city_id}:{zone_id}"
 
 

@@ -1,4 +1,4 @@
-"""The city/zone catalog: typed records loaded from pipeline/catalog_data/<city>.json.
+"""The city/zone catalog: typed records loaded from core/catalog_data/<city>.json.
 
 Which sources are live for a city is data (`live_sources`), not code.
 """
@@ -13,7 +13,6 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 CATALOG_DIR = Path(__file__).parent / "catalog_data"
-SOURCE_KINDS = ("weather", "aqi", "traffic", "power", "incidents")
 
 
 class Bounds(BaseModel):

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.catalog import City, get_city, load_catalog
-from pipeline.geo import haversine_km
-from pipeline.settings import Settings
+from core.catalog import City, get_city, load_catalog
+from core.geo import haversine_km
+from core.settings import Settings
 
 EXPECTED = {"nyc": "NYIS", "chicago": "PJM", "sf": "CISO", "boston": "ISNE"}
 CITIES = sorted(EXPECTED)

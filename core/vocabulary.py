@@ -1,0 +1,84 @@
+"""Names shared by every layer: Kafka topics, MongoDB collections, source kinds, providers,
+model names. One definition each (docs/architecture.md §3, §6)."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# source kinds: the catalog's, the scheduler's and the UI's word for one feed
+SOURCE_KINDS = ("weather", "aqi", "traffic", "power", "incidents")
+
+# how often each kind is fetched (minutes): the scheduler's cadence and the simulator's step
+CADENCE_MIN = {"weather": 10, "aqi": 10, "traffic": 5, "power": 15, "incidents": 5}
+
+# the `source` field of a canonical record: a live provider, or the simulator
+SOURCES = ("open-meteo", "eia", "socrata", "nyc-dot", "tomtom", "simulated")
+SIMULATED = "simulated"
+
+# models trained offline and served from model_outputs (registry names)
+MODEL_NAMES = ("lstm", "tft", "gnn")
+
+
+class Topic:
+    """Kafka topic names."""
+
+    WEATHER = "weather_obs"
+    AQI = "aqi_stream"
+    TRAFFIC = "traffic_events"
+    POWER = "power_demand"
+    INCIDENTS = "incident_text"
+    ALERTS = "grid_alerts"
+    DLQ = "citylive.dlq"
+
+
+DATA_TOPICS = (Topic.WEATHER, Topic.AQI, Topic.TRAFFIC, Topic.POWER, Topic.INCIDENTS)
+ALL_TOPICS = (*DATA_TOPICS, Topic.ALERTS, Topic.DLQ)
+
+# source kind -> topic
+KIND_TOPIC = {
+    "weather": Topic.WEATHER,
+    "aqi": Topic.AQI,
+    "traffic": Topic.TRAFFIC,
+    "power": Topic.POWER,
+    "incidents": Topic.INCIDENTS,
+}
+
+
+class C:
+    """MongoDB collection names (docs/architecture.md §6)."""
+
+    CITIES = "cities"
+    ZONES = "zones"
+    RAW_WEATHER = "raw_weather"
+    RAW_AQI = "raw_aqi"
+    RAW_TRAFFIC = "raw_traffic"
+    RAW_POWER = "raw_power"
+    RAW_311 = "raw_311"
+    LIVE_FEED = "kafka_live_feed"
+    LIVE_FEED_LATEST = "live_feed_latest"
+    METER_READINGS = "meter_readings"
+    PROCESSED = "processed_zone_data"
+    ZONE_LATEST = "zone_latest"
+    CITY_LATEST = "city_latest"
+    CITY_DAY = "city_day"
+    ALERTS = "alerts"
+    RECOMMENDATIONS = "recommendations"
+    MODEL_OUTPUTS = "model_outputs"
+    MODEL_REGISTRY = "model_registry"
+    MODEL_SCORECARD = "model_scorecard"
+    PIPELINE_RUNS = "pipeline_runs"
+    DLQ = "dlq"
+    CITY_REQUESTS = "city_requests"
+    WATERMARKS = "watermarks"
+    CONSUMER_STATUS = "consumer_status"
+
+
+RAW_COLLECTIONS = (C.RAW_WEATHER, C.RAW_AQI, C.RAW_TRAFFIC, C.RAW_POWER, C.RAW_311)
+
+TOPIC_COLLECTION = {
+    Topic.WEATHER: C.RAW_WEATHER,
+    Topic.AQI: C.RAW_AQI,
+    Topic.TRAFFIC: C.RAW_TRAFFIC,
+    Topic.POWER: C.RAW_POWER,
+    Topic.INCIDENTS: C.RAW_311,
+}
