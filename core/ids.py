@@ -49,3 +49,11 @@ def raw_id(topic_collection: str, record: dict) -> str:
     if topic_collection == "raw_311":
         return make_id(city, record["incident_id"], source)
     return make_id(city, zone, observed, source)
+
+
+def city_hour(city_id: str, ts: datetime) -> str:
+    """Read key of a raw record: its city and UTC hour (`nyc|2026-11-28T14`). Processing reads
+    a window of raw data as one equality query per hour, which FerretDB pushes down to SQL."""
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime in a natural key; use UTC-aware datetimes")
+    return make_id(city_id, ts.astimezone(UTC).strftime("%Y-%m-%dT%H"))

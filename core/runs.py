@@ -13,6 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from core.ids import make_id
+from core.storage import insert_new
 from core.vocabulary import C
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,17 @@ def recorded_run(db: Database, job: str, city_id: str | None = None, source: str
         run["duration_s"] = round(time.perf_counter() - t0, 3)
         run["_id"] = make_id(job, city_id or "-", started.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                              source or "-")
+        run["scope_hour"] = scope_hour(city_id, started)
         try:
-            db[C.PIPELINE_RUNS].insert_one(dict(run))
+            insert_new(db, C.PIPELINE_RUNS, [dict(run)])
         except PyMongoError as exc:
             log.warning("could not record pipeline run %s: %s", run["_id"], exc)
+
+
+def scope_hour(city_id: str | None, started: datetime) -> str:
+    """Read key of a run: its city ("-" for city-less jobs) and UTC hour. The Pipeline Health
+    page reads a day of one city's runs as one equality query per hour (architecture §8)."""
+    return make_id(city_id or "-", started.astimezone(UTC).strftime("%Y-%m-%dT%H"))
 
 
 def clean(doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,17 +1,20 @@
-"""MongoDB access for every process: one client per process, names, indexes, writes, retention.
+"""MongoDB access for every process: one client per process, indexes, writes, retention.
 
-Written for FerretDB 1.x (SQLite) as well as MongoDB: only an exact `_id` filter is pushed down
-there, bulk updates/upserts are slow (and bulks over 100 updates stall), inserts are fast. So:
+Written for FerretDB 1.24 on PostgreSQL as well as MongoDB (docs/architecture.md §8): FerretDB
+pushes equality filters down to SQL (served by GIN indexes, infra/postgres/citylive.sql) and
+evaluates everything else in Go, so reads and deletes go by `_id` or by equality on indexed
+fields, never by a range over a large collection.
 - raw observations are immutable: `insert_new` inserts with deterministic `_id`s and ignores
   duplicate-key errors (a replay is a no-op);
-- read models are replaced: `replace_docs` deletes the given `_id`s and inserts the new docs;
-- every collection is kept bounded by `apply_retention`.
+- read models are replaced by `_id` (`replace_one`, `replace_docs`, `upsert_many`);
+- every write stamps the retention bucket (core.retention), and `apply_retention` deletes
+  whole expired buckets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +22,8 @@ from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
+from core import retention
+from core.ids import city_hour
 from core.settings import Settings
 from core.vocabulary import RAW_COLLECTIONS, C
 
@@ -27,31 +32,22 @@ INSERT_CHUNK = 1000
 DELETE_CHUNK = 500
 
 
-# Indexes serve a real MongoDB; FerretDB accepts them (and only uses _id).
+# MongoDB uses them as they are; on FerretDB-on-PostgreSQL each field also gets a GIN twin
+# (infra/postgres/citylive.sql) that serves FerretDB's equality pushdown.
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
-    **{name: [[("city_id", ASCENDING), ("observed_at", DESCENDING)]] for name in RAW_COLLECTIONS},
+    **{name: [[("city_id", ASCENDING), ("observed_at", DESCENDING)], [("city_hour", ASCENDING)]]
+       for name in RAW_COLLECTIONS},
     C.LIVE_FEED: [[("topic", ASCENDING), ("consumed_at", DESCENDING)]],
     C.PROCESSED: [[("city_id", ASCENDING), ("ts", DESCENDING)]],
     C.ZONE_LATEST: [[("city_id", ASCENDING)]],
     C.ALERTS: [[("city_id", ASCENDING), ("status", ASCENDING)]],
     C.RECOMMENDATIONS: [[("city_id", ASCENDING)]],
     C.MODEL_OUTPUTS: [[("city_id", ASCENDING), ("model", ASCENDING), ("issued_at", DESCENDING)]],
-    C.PIPELINE_RUNS: [[("started_at", DESCENDING)]],
+    C.PIPELINE_RUNS: [[("started_at", DESCENDING)], [("scope_hour", ASCENDING)]],
     C.DLQ: [[("received_at", DESCENDING)]],
 }
-
-# collection -> (time field, how long to keep); the retention job deletes older documents.
-RETENTION: dict[str, tuple[str, timedelta]] = {
-    C.LIVE_FEED: ("consumed_at", timedelta(hours=2)),
-    C.METER_READINGS: ("observed_at", timedelta(days=7)),
-    C.PROCESSED: ("ts", timedelta(days=35)),
-    C.CITY_DAY: ("day_start", timedelta(days=400)),
-    C.ALERTS: ("opened_at", timedelta(days=30)),
-    C.MODEL_OUTPUTS: ("issued_at", timedelta(days=8)),
-    C.PIPELINE_RUNS: ("started_at", timedelta(days=3)),
-    C.DLQ: ("received_at", timedelta(days=7)),
-}
-
+for _name, _field in retention.bucket_indexes().items():
+    INDEXES.setdefault(_name, []).append([(_field, ASCENDING)])
 
 def mongo_client(settings: Settings) -> MongoClient:
     """A new client; processes hold one through `get_db`."""
@@ -84,12 +80,24 @@ def ensure_indexes(db: Database) -> None:
             db[name].create_index(keys)
 
 
+def stamped(collection: str, docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of `docs` with the keys the read and delete paths query by equality: the
+    retention bucket (core.retention) and, for raw records, `city_hour`."""
+    out = retention.stamp(collection, docs)
+    if collection in RAW_COLLECTIONS:
+        for doc in out:
+            if isinstance(doc.get("observed_at"), datetime) and doc.get("city_id"):
+                doc["city_hour"] = city_hour(doc["city_id"], doc["observed_at"])
+    return out
+
+
 def insert_new(db: Database, collection: str, docs: Sequence[dict[str, Any]]) -> int:
     """Insert documents that carry deterministic `_id`s; existing ids are left as they are.
 
     Returns how many were new. Any error other than a duplicate key is raised.
     """
     inserted = 0
+    docs = stamped(collection, docs)
     for i in range(0, len(docs), INSERT_CHUNK):
         chunk = docs[i:i + INSERT_CHUNK]
         try:
@@ -122,6 +130,7 @@ def replace_docs(db: Database, collection: str, docs: Sequence[dict[str, Any]]) 
 
 def replace_one(db: Database, collection: str, doc: dict[str, Any]) -> None:
     """Write one read-model document by `_id` (a single-document upsert is fast enough)."""
+    [doc] = stamped(collection, [doc])
     db[collection].replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
 
@@ -130,6 +139,7 @@ def upsert_many(db: Database, collection: str, docs: Sequence[dict[str, Any]],
     """Write documents by `_id`: insert the new ones in bulk, replace the ones that exist
     (only those named in `replace`, when given: the others are known to be unchanged)."""
     replaced = 0
+    docs = stamped(collection, docs)
     for start in range(0, len(docs), INSERT_CHUNK):
         chunk = docs[start:start + INSERT_CHUNK]
         try:
@@ -148,14 +158,19 @@ def upsert_many(db: Database, collection: str, docs: Sequence[dict[str, Any]],
 
 def apply_retention(db: Database, now: datetime | None = None,
                     raw_days: int = 7) -> dict[str, int]:
-    """Delete documents past each collection's retention; returns deleted counts."""
+    """Delete the expired buckets of every collection with a retention rule (core.retention);
+    returns deleted counts. Each bucket is one equality delete, so the cost follows what is
+    deleted, not what is stored."""
     now = now or datetime.now(UTC)
-    rules = dict(RETENTION)
-    for name in RAW_COLLECTIONS:
-        rules[name] = ("observed_at", timedelta(days=raw_days))
     deleted: dict[str, int] = {}
-    for name, (field, keep) in rules.items():
-        deleted[name] = db[name].delete_many({field: {"$lt": now - keep}}).deleted_count
+    for name, rule in retention.rules_for(raw_days).items():
+        state = db[C.RETENTION_STATE].find_one({"_id": name})
+        purged_before = state.get("purged_before") if state else None
+        deleted[name] = sum(db[name].delete_many({rule.bucket_field: bucket}).deleted_count
+                            for bucket in retention.expired_buckets(rule, now, purged_before))
+        replace_one(db, C.RETENTION_STATE, {
+            "_id": name, "purged_before": retention.first_kept_bucket(rule, now),
+            "granularity": rule.granularity, "updated_at": now})
     return deleted
 
 

@@ -71,6 +71,7 @@ class C:
     CITY_REQUESTS = "city_requests"
     WATERMARKS = "watermarks"
     CONSUMER_STATUS = "consumer_status"
+    RETENTION_STATE = "retention_state"
 
 
 RAW_COLLECTIONS = (C.RAW_WEATHER, C.RAW_AQI, C.RAW_TRAFFIC, C.RAW_POWER, C.RAW_311)

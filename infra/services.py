@@ -1,6 +1,10 @@
-"""Start, health-check and stop the local FerretDB and Kafka (the embedded default).
+"""Start, health-check and stop the local PostgreSQL, FerretDB and Kafka (the embedded default).
 
     python infra/services.py start|stop|status
+
+MongoDB wire: FerretDB 1.24 with its PostgreSQL handler, on a PostgreSQL cluster of our own
+(infra/postgres.py: 127.0.0.1:5432, data in data/postgres). FERRETDB_POSTGRESQL_URL points
+FerretDB at an existing PostgreSQL instead (then no cluster is started here).
 
 Idempotent: a service that already answers is reused; `stop` stops only what `start` started
 (pid files under data/run/). When MONGO_URI / KAFKA_BOOTSTRAP_SERVERS point elsewhere, that
@@ -19,12 +23,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "infra"))
+import postgres  # noqa: E402  (infra/postgres.py)
+
 DATA = ROOT / "data"
 RUN = DATA / "run"
 LOGS = DATA / "logs"
 BUILD = ROOT / ".build"
 FERRET_BIN = BUILD / "bin" / "ferretdb"
 KAFKA_LIBS = BUILD / "kafka" / "libs"
+PG_PORT = 5432
 MONGO_ADDR = ("127.0.0.1", 27017)
 KAFKA_ADDR = ("127.0.0.1", 9092)
 DEFAULT_MONGO_URI = "mongodb://127.0.0.1:27017/"
@@ -87,7 +95,31 @@ def mongo_ping() -> bool:
         return False
 
 
+def local_postgres() -> postgres.Cluster:
+    return postgres.Cluster(DATA / "postgres", PG_PORT, LOGS / "postgres.log")
+
+
+def start_postgres() -> str:
+    """FerretDB's PostgreSQL URL: FERRETDB_POSTGRESQL_URL, or our own cluster, started."""
+    external = os.environ.get("FERRETDB_POSTGRESQL_URL")
+    if external:
+        postgres.install_sql(external)
+        say("FerretDB uses the PostgreSQL at FERRETDB_POSTGRESQL_URL (not started here)")
+        return external
+    cluster = local_postgres()
+    if not cluster.running() and port_open(("127.0.0.1", PG_PORT)):
+        raise ServiceError(f"127.0.0.1:{PG_PORT} is taken by another PostgreSQL; stop it, or "
+                           "set FERRETDB_POSTGRESQL_URL to use it")
+    try:
+        cluster.start()
+    except postgres.PostgresError as exc:
+        raise ServiceError(str(exc)) from None
+    say(f"PostgreSQL up on 127.0.0.1:{PG_PORT} (data {cluster.data})")
+    return cluster.url
+
+
 def start_ferretdb() -> None:
+    pg_url = start_postgres()
     if mongo_ping():
         say("FerretDB already answering on 127.0.0.1:27017 (reused)")
         return
@@ -96,10 +128,10 @@ def start_ferretdb() -> None:
     build_ferretdb()
     log = LOGS / "ferretdb.log"
     proc = spawn([str(FERRET_BIN), "--listen-addr", "127.0.0.1:27017",
-                  "--data-dir", str(DATA / "ferretdb")], log)
+                  "--handler", "postgresql", "--postgresql-url", pg_url], log)
     write_pid("ferretdb", proc.pid)
     wait_until(mongo_ping, 30, "FerretDB", log, proc)
-    say(f"FerretDB up on mongodb://127.0.0.1:27017 (pid {proc.pid}, data {DATA / 'ferretdb'})")
+    say(f"FerretDB (PostgreSQL handler) up on mongodb://127.0.0.1:27017 (pid {proc.pid})")
 
 
 # ---- Kafka -------------------------------------------------------------------------------
@@ -243,13 +275,18 @@ def main(argv: list[str]) -> int:
         elif action == "stop":
             stop_one("kafka")
             stop_one("ferretdb")
+            if not os.environ.get("FERRETDB_POSTGRESQL_URL"):
+                local_postgres().stop()
+                say("postgres: stopped")
         elif action == "status":
-            say(f"FerretDB: {'up' if mongo_ping() else 'down'}; "
+            pg = "external" if os.environ.get("FERRETDB_POSTGRESQL_URL") else (
+                "up" if local_postgres().ready() else "down")
+            say(f"PostgreSQL: {pg}; FerretDB: {'up' if mongo_ping() else 'down'}; "
                 f"Kafka: {'up' if kafka_ready() else 'down'}")
         else:
             say(f"unknown action {action!r}; use start, stop or status")
             return 2
-    except ServiceError as exc:
+    except (ServiceError, postgres.PostgresError) as exc:
         say(f"ERROR: {exc}")
         return 1
     return 0

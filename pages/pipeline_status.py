@@ -27,7 +27,7 @@ ctx = current_context()
 tz_name = str(ctx.timezone)
 st.title(f"Pipeline Health · {ctx.city_label}")
 now = datetime.now(UTC)
-runs = for_city(loaders.load_pipeline_runs(RUN_WINDOW_H), ctx.city_id)
+runs = for_city(loaders.load_pipeline_runs(RUN_WINDOW_H, ctx.city_id), ctx.city_id)
 consumer = loaders.load_consumer_status()
 
 st.subheader("Services")

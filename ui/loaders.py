@@ -21,6 +21,7 @@ from pymongo.errors import PyMongoError
 
 from core.catalog import load_catalog
 from core.ids import iso_day
+from core.runs import scope_hour
 from core.vocabulary import DATA_TOPICS, MODEL_NAMES, C
 from pipeline.history import city_days_to_frame, day_starts, load_city_days
 from ui.db import get_db
@@ -227,11 +228,16 @@ def load_dlq(limit: int) -> dict[str, Any]:
 
 
 @st.cache_data(ttl=30, max_entries=4, show_spinner=False, refresh_mode="background")
-def load_pipeline_runs(hours: int) -> pd.DataFrame:
-    """pipeline_runs started in the last `hours` (the collection keeps 3 days; FerretDB scans
-    all of it, hence the background refresh)."""
-    since = datetime.now(UTC) - timedelta(hours=hours)
-    docs = list(get_db()[C.PIPELINE_RUNS].find({"started_at": {"$gte": since}}, RUN_FIELDS))
+def load_pipeline_runs(hours: int, city_id: str) -> pd.DataFrame:
+    """The city's pipeline_runs (and the city-less ones: consume, retention) started in the
+    last `hours`: one equality query per hour and scope on `scope_hour` (architecture §8)."""
+    now = datetime.now(UTC)
+    since = now - timedelta(hours=hours)
+    coll = get_db()[C.PIPELINE_RUNS]
+    docs = [doc for h in range(hours + 1) for scope in (city_id, None)
+            for doc in coll.find({"scope_hour": scope_hour(scope, now - timedelta(hours=h))},
+                                 RUN_FIELDS)
+            if doc["started_at"] >= since]
     frame = pd.DataFrame(docs, columns=[k for k in RUN_FIELDS if k != "_id"])
     if not frame.empty:
         for col in ("started_at", "finished_at"):

@@ -27,8 +27,10 @@ import pandas as pd
 from pymongo.database import Database
 
 from core.catalog import City, get_city
-from core.ids import zone_key
-from core.storage import RETENTION, insert_new, upsert_many
+from core.clock import floor_hour
+from core.ids import city_hour, zone_key
+from core.retention import RETENTION
+from core.storage import insert_new, upsert_many
 from core.storage import replace_one as replace_one_doc
 from core.vocabulary import RAW_COLLECTIONS, C, Topic
 from pipeline.history import (
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, str, dict[str, Any]], None]
 RawRecords = Mapping[str, Sequence[Mapping[str, Any]]]
 DAY = timedelta(days=1)
+RAW_AHEAD = timedelta(hours=1)  # records stamped a little ahead of the clock still count
 SETTLED_CACHE_TTL_S = 3600.0  # a re-backfill elsewhere is picked up within the hour
 _settled_days: dict[str, tuple[float, pd.DataFrame]] = {}
 
@@ -61,11 +64,17 @@ def clear_history_cache(city_id: str | None = None) -> None:
         del _settled_days[key]
 
 
-def read_raw(db: Database, city_id: str, since: datetime) -> dict[str, list[dict[str, Any]]]:
-    """The city's raw_* records observed since `since` (on FerretDB a scan per collection;
-    retention keeps the raw collections bounded)."""
-    query = {"city_id": city_id, "observed_at": {"$gte": since}}
-    return {name: list(db[name].find(query)) for name in RAW_COLLECTIONS}
+def read_raw(db: Database, city_id: str, since: datetime, until: datetime
+             ) -> dict[str, list[dict[str, Any]]]:
+    """The city's raw_* records observed in [since, until]: one equality query per hour on
+    `city_hour` (docs/architecture.md §8), so the cost follows the window, not the collection."""
+    keys = [city_hour(city_id, hour.to_pydatetime())
+            for hour in pd.date_range(floor_hour(since), floor_hour(until), freq="h")]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in RAW_COLLECTIONS:
+        out[name] = [doc for key in keys for doc in db[name].find({"city_hour": key})
+                     if since <= doc["observed_at"] <= until]
+    return out
 
 
 def read_history(db: Database, city_id: str, now: datetime
@@ -129,7 +138,7 @@ def process_city(db: Database, city: City | str, now: datetime, *,
     city = _as_city(city)
     started = time.perf_counter()
     if raw is None:
-        raw = read_raw(db, city.city_id, now - WINDOW)
+        raw = read_raw(db, city.city_id, now - WINDOW, now + RAW_AHEAD)
     history, touched_days = read_history(db, city.city_id, now)
     open_alerts = list(db[C.ALERTS].find({"city_id": city.city_id, "status": "open"}))
     read_s = time.perf_counter() - started
@@ -172,8 +181,8 @@ def process_history(db: Database, city: City | str, raw: RawRecords, start: date
     """
     city = _as_city(city)
     started = time.perf_counter()
-    processed_since = max(start, end - RETENTION[C.PROCESSED][1])
-    meters_since = max(start, end - RETENTION[C.METER_READINGS][1])
+    processed_since = max(start, end - RETENTION[C.PROCESSED].keep)
+    meters_since = max(start, end - RETENTION[C.METER_READINGS].keep)
     result = compute_history(city, raw, start, end, processed_since=processed_since,
                              meters_since=meters_since)
     computed_s = time.perf_counter() - started

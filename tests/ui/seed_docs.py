@@ -14,6 +14,7 @@ from pymongo.database import Database
 from core.aqi import aqi_category_doc
 from core.catalog import City, load_catalog
 from core.ids import make_id
+from core.runs import scope_hour
 from core.storage import insert_new, load_catalog_into
 from core.vocabulary import DATA_TOPICS, C
 from ingest.consumer import update_feed_snapshots
@@ -189,7 +190,8 @@ def run_docs(city: City, now: datetime) -> list[dict[str, Any]]:
                      "provider": "simulated" if source else None, "started_at": started,
                      "finished_at": started + timedelta(seconds=duration), "duration_s": duration,
                      "ok": ok, "error": error, "attempts": 1, "requests": 1 if source else 0,
-                     "records": records, "rejects": 0})
+                     "records": records, "rejects": 0,
+                     "scope_hour": scope_hour(city.city_id, started)})
 
     for k, kind in enumerate(("weather", "aqi", "traffic", "power", "incidents")):
         run("ingest", kind, now - timedelta(minutes=5 + k), 0.4 + k / 10)

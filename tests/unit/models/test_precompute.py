@@ -22,7 +22,7 @@ from models.frameworks import keras, torch
 ROOT = Path(__file__).resolve().parents[3]
 MODELS = ("lstm", "tft", "gnn")
 FIELDS = {"_id", "city_id", "zone_id", "model", "model_version", "issued_at", "horizon_hours",
-          "hours", "p10", "p50", "p90", "interval"}
+          "hours", "p10", "p50", "p90", "interval", "bucket_day"}  # + retention bucket
 
 
 def _settings(root: Path) -> Settings:

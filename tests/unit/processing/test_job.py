@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.ids import raw_id
-from core.storage import upsert_many
+from core.storage import insert_new, upsert_many
 from core.vocabulary import RAW_COLLECTIONS, C
 from pipeline.history import decode_city_day
 from pipeline.processing.job import clear_history_cache, process_city, process_history
@@ -32,9 +32,8 @@ def _seeded() -> tuple[FakeDb, dict[str, list[dict[str, Any]]]]:
     summary = process_history(db, toy_city(), raw, T0, END - timedelta(days=1))
     assert summary["city_days"] == DAYS - 1
     for name in RAW_COLLECTIONS:
-        for record in raw[name]:
-            if record["observed_at"] >= END - timedelta(days=2):
-                db[name].docs[raw_id(name, record)] = record
+        insert_new(db, name, [{"_id": raw_id(name, r), **r} for r in raw[name]
+                              if r["observed_at"] >= END - timedelta(days=2)])
     return db, raw
 
 
@@ -51,7 +50,7 @@ class Recorder:
 
 def _spike(db: FakeDb, at) -> None:
     record = {**aqi("z02", at, us_aqi=190), "city_id": "toy"}
-    db[C.RAW_AQI].docs[raw_id(C.RAW_AQI, record)] = record
+    insert_new(db, C.RAW_AQI, [{"_id": raw_id(C.RAW_AQI, record), **record}])
 
 
 def _open_alerts(db: FakeDb) -> list[dict[str, Any]]:
@@ -74,8 +73,10 @@ def test_a_pass_reads_the_window_writes_every_read_model_and_publishes_alerts() 
     publish = Recorder()
     summary = process_city(db, toy_city(), now, publish=publish)
 
-    query = db[C.RAW_AQI].finds[-1]
-    assert query == {"city_id": "toy", "observed_at": {"$gte": now - timedelta(hours=48)}}
+    # the 48 h window (and the hour ahead) is read as one equality query per hour
+    queried = [q["city_hour"] for q in db[C.RAW_AQI].finds]
+    first = (now - timedelta(hours=48)).replace(minute=0)
+    assert queried == [f"toy|{first + timedelta(hours=h):%Y-%m-%dT%H}" for h in range(50)]
     assert len(db[C.ZONE_LATEST].docs) == 3 and set(db[C.CITY_LATEST].docs) == {"toy"}
     assert db[C.ZONE_LATEST].docs["toy|z02"]["metrics"]["us_aqi"]["value"] == 190.0
     today = decode_city_day(db[C.CITY_DAY].docs["toy|" + now.strftime("%Y-%m-%d")])
