@@ -1,10 +1,12 @@
-"""Private FerretDB and Kafka instances for benchmarks and fault tests.
+"""Private PostgreSQL, FerretDB and Kafka instances for tests, benchmarks and fault tests.
 
-The shared services on 27017/9092 are used by everything else, so nothing here ever stops them.
-A private instance runs the same binaries and the same configuration (FerretDB from
-.build/bin/ferretdb, Kafka from .build/kafka/libs in KRaft combined mode) on free ports with its
-data in a temporary folder, so a benchmark sees an isolated copy of the embedded default and a
-fault test may SIGKILL, stop and restart it freely.
+The shared services on 5432/27017/9092 belong to `make run`, so nothing here ever touches them.
+A private instance runs the same binaries and the same configuration (PostgreSQL through
+infra/postgres.py, FerretDB from .build/bin/ferretdb with its PostgreSQL handler, Kafka from
+.build/kafka/libs in KRaft combined mode) on free ports with its data in a temporary folder, so
+a test or benchmark sees an isolated copy of the embedded default and a fault test may SIGKILL,
+stop and restart it freely. `handler="sqlite"` starts FerretDB on SQLite instead (the storage
+benchmark's side-by-side comparison).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "infra"))
+import postgres  # noqa: E402  (infra/postgres.py)
 import services as infra  # noqa: E402  (infra/services.py: the project's own service commands)
 
 KAFKA_TEMPLATE = ROOT / "infra" / "kafka" / "server.properties"
@@ -104,12 +107,46 @@ class _Process:
         self.signal(signal.SIGCONT)
 
 
+class PrivatePostgres:
+    """A PostgreSQL cluster of our own for FerretDB (throwaway: no fsync, for tests)."""
+
+    name = "postgres"
+
+    def __init__(self, workdir: Path, throwaway: bool) -> None:
+        self.port = free_port()
+        self.cluster = postgres.Cluster(workdir / "postgres", self.port,
+                                        workdir / "postgres.log", throwaway=throwaway)
+
+    @property
+    def url(self) -> str:
+        return self.cluster.url
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        try:
+            self.cluster.start(int(timeout_s))
+        except postgres.PostgresError as exc:
+            raise PrivateServiceError(str(exc)) from None
+
+    @property
+    def running(self) -> bool:
+        return self.cluster.running()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self.cluster.stop()
+
+    def kill(self) -> None:
+        self.cluster.kill()
+
+
 class PrivateFerret(_Process):
     name = "ferretdb"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, handler: str = "postgresql",
+                 pg: PrivatePostgres | None = None) -> None:
         super().__init__(workdir)
         self.port = free_port()
+        self.handler = handler
+        self.pg = pg
         self.data = workdir / "ferretdb"
 
     @property
@@ -119,8 +156,16 @@ class PrivateFerret(_Process):
     def command(self) -> list[str]:
         if not infra.FERRET_BIN.exists():
             raise PrivateServiceError(f"{infra.FERRET_BIN} missing; run `make services` first")
-        return [str(infra.FERRET_BIN), "--listen-addr", f"127.0.0.1:{self.port}",
-                "--data-dir", str(self.data)]
+        cmd = [str(infra.FERRET_BIN), "--listen-addr", f"127.0.0.1:{self.port}",
+               "--handler", self.handler]
+        if self.handler == "postgresql":
+            return [*cmd, "--postgresql-url", self.pg.url]
+        return [*cmd, "--data-dir", str(self.data)]
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        if self.pg is not None and not self.pg.running:
+            self.pg.start()
+        super().start(timeout_s)
 
     def ready(self) -> bool:
         from pymongo import MongoClient
@@ -190,17 +235,24 @@ class PrivateKafka(_Process):
 
 
 class PrivateServices:
-    """A FerretDB and a Kafka of our own, in a temporary folder removed on close."""
+    """A PostgreSQL, a FerretDB and a Kafka of our own, in a temporary folder removed on close.
 
-    def __init__(self, prefix: str = "citylive-private-") -> None:
+    `throwaway` clusters skip fsync (tests); benchmarks keep the embedded default's settings.
+    """
+
+    def __init__(self, prefix: str = "citylive-private-", handler: str = "postgresql",
+                 throwaway: bool = True, kafka: bool = True) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix=prefix))
-        self.ferret = PrivateFerret(self.workdir)
-        self.kafka = PrivateKafka(self.workdir)
+        self.workdir.chmod(0o755)  # the postgres user traverses it (infra/postgres.py)
+        self.pg = PrivatePostgres(self.workdir, throwaway) if handler == "postgresql" else None
+        self.ferret = PrivateFerret(self.workdir, handler, self.pg)
+        self.kafka = PrivateKafka(self.workdir) if kafka else None
 
     def start(self) -> PrivateServices:
         try:
             self.ferret.start()
-            self.kafka.start()
+            if self.kafka is not None:
+                self.kafka.start()
         except Exception:
             self.close()
             raise
@@ -208,11 +260,19 @@ class PrivateServices:
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess that should use these instances."""
-        return {"MONGO_URI": self.ferret.uri, "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap}
+        env = {"MONGO_URI": self.ferret.uri}
+        if self.kafka is not None:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap
+        return env
 
     def close(self) -> None:
-        self.kafka.stop()
-        self.ferret.stop()
+        for service in (self.kafka, self.ferret, self.pg):
+            if service is None:
+                continue
+            try:
+                service.stop()
+            except Exception as exc:  # noqa: BLE001 - closing must reach every service
+                print(f"[private services] stopping {service.name} failed: {exc}")
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> PrivateServices:

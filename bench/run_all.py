@@ -27,7 +27,7 @@ from bench.common import MISS, NA, Figure, fmt
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODULES = ("ingest_requests", "city_pick", "model_inference", "consumer_throughput",
-           "processing_scale", "pages")
+           "processing_scale", "pages", "storage_volume")
 
 
 def run_module(name: str, env: dict[str, str], quick: bool) -> tuple[list[Figure], float]:
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.private_services import PrivateServices
 
         print("[bench] starting a private FerretDB and Kafka ...", flush=True)
-        private = PrivateServices(prefix="citylive-bench-").start()
+        private = PrivateServices(prefix="citylive-bench-", throwaway=False).start()
         env = {**private.env(), "BENCH_PRIVATE": "1"}
     rows: list[tuple[str, Figure]] = []
     try:
@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     unavailable = [f.figure for _n, f in rows if f.verdict == NA]
     print(f"\n{len(rows)} figures; {len(missed)} missed their budget or failed; "
           f"{len(unavailable)} not available.")
-    return 0
+    # a benchmark must be able to fail: a missed budget, an error or a figure that could not
+    # be measured makes `make bench` exit non-zero
+    return 1 if missed or unavailable else 0
 
 
 if __name__ == "__main__":

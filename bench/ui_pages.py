@@ -25,13 +25,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-DB_NAME = "citylive_bench_ui"
+# CITYLIVE_BENCH_UI_DB names an existing database to time the pages on (bench/storage_volume.py
+# passes its full-volume one): the fixtures are added where missing and nothing is dropped.
+ON_EXISTING = "CITYLIVE_BENCH_UI_DB" in os.environ
+DB_NAME = os.environ.get("CITYLIVE_BENCH_UI_DB", "citylive_bench_ui")
+MONGO_URI = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/")
 os.environ["MONGO_DB"] = DB_NAME  # before core.settings is read anywhere
 
 import psutil  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
 from core.ids import make_id  # noqa: E402
+from core.runs import scope_hour  # noqa: E402
 from core.storage import insert_new  # noqa: E402
 from core.vocabulary import DATA_TOPICS, C  # noqa: E402
 from ingest.consumer import update_feed_snapshots  # noqa: E402
@@ -64,7 +69,8 @@ CASES = (
 
 def seed(client: MongoClient, now: datetime) -> None:
     """40 zones x 30 days of history plus production-like volumes of the scanned collections."""
-    client.drop_database(DB_NAME)
+    if not ON_EXISTING:
+        client.drop_database(DB_NAME)
     db = client[DB_NAME]
     catalog = seed_catalog(db, active=("nyc",))
     city = catalog["nyc"]
@@ -100,7 +106,7 @@ def seed(client: MongoClient, now: datetime) -> None:
                          "job": job, "city_id": "nyc", "source": source, "provider": "simulated",
                          "started_at": started, "finished_at": started, "duration_s": 0.8,
                          "ok": True, "error": None, "attempts": 1, "requests": 1, "records": 40,
-                         "rejects": 0})
+                         "rejects": 0, "scope_hour": scope_hour("nyc", started)})
     insert_new(db, C.PIPELINE_RUNS, runs)
     insert_new(db, C.DLQ, [{"_id": make_id("producer", "bench", k), "topic": "traffic_events",
                             "key": None, "reason": "point outside the city bounds",
@@ -197,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-server", action="store_true", help="skip the real-server RSS")
     args = parser.parse_args(argv)
 
-    client = MongoClient("mongodb://127.0.0.1:27017/", tz_aware=True,
+    client = MongoClient(MONGO_URI, tz_aware=True,
                          serverSelectionTimeoutMS=5000)
     now = datetime.now(UTC)
     seed(client, now)
@@ -207,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         rss = psutil.Process().memory_info().rss / 2**20
         server = None if args.no_server else server_rss_mb()
     finally:
-        if not args.keep:
+        if not args.keep and not ON_EXISTING:
             client.drop_database(DB_NAME)
 
     failed = False

@@ -27,12 +27,11 @@ import pandas as pd
 from pymongo.database import Database
 
 from core.catalog import City, get_city
-from core.clock import floor_hour
-from core.ids import city_hour, zone_key
+from core.ids import zone_key
 from core.retention import RETENTION
 from core.storage import insert_new, upsert_many
 from core.storage import replace_one as replace_one_doc
-from core.vocabulary import RAW_COLLECTIONS, C, Topic
+from core.vocabulary import C, Topic
 from pipeline.history import (
     city_days_to_frame,
     day_id,
@@ -43,6 +42,7 @@ from pipeline.history import (
 )
 from pipeline.processing.compute import BASELINE_SPAN, WINDOW, compute_city, compute_history
 from pipeline.processing.rollups import merge_city_day
+from pipeline.processing.window_cache import RawHourCache, SettledWrites
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ DAY = timedelta(days=1)
 RAW_AHEAD = timedelta(hours=1)  # records stamped a little ahead of the clock still count
 SETTLED_CACHE_TTL_S = 3600.0  # a re-backfill elsewhere is picked up within the hour
 _settled_days: dict[str, tuple[float, pd.DataFrame]] = {}
+_raw_hours = RawHourCache()
+_settled_writes = SettledWrites()
 
 
 def _as_city(city: City | str) -> City:
@@ -62,19 +64,15 @@ def clear_history_cache(city_id: str | None = None) -> None:
     """Forget cached settled days (of one city, or all); a backfill calls this."""
     for key in [k for k in _settled_days if city_id is None or k.split("|")[0] == city_id]:
         del _settled_days[key]
+    _raw_hours.clear(city_id)
+    _settled_writes.clear(city_id)
 
 
 def read_raw(db: Database, city_id: str, since: datetime, until: datetime
              ) -> dict[str, list[dict[str, Any]]]:
     """The city's raw_* records observed in [since, until]: one equality query per hour on
-    `city_hour` (docs/architecture.md §8), so the cost follows the window, not the collection."""
-    keys = [city_hour(city_id, hour.to_pydatetime())
-            for hour in pd.date_range(floor_hour(since), floor_hour(until), freq="h")]
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in RAW_COLLECTIONS:
-        out[name] = [doc for key in keys for doc in db[name].find({"city_hour": key})
-                     if since <= doc["observed_at"] <= until]
-    return out
+    `city_hour` (docs/architecture.md §8), settled hours from this process's cache."""
+    return _raw_hours.read(db, city_id, since, until)
 
 
 def read_history(db: Database, city_id: str, now: datetime
@@ -146,8 +144,12 @@ def process_city(db: Database, city: City | str, now: datetime, *,
     result = compute_city(city, raw, history, touched_days, open_alerts, now)
     computed_s = time.perf_counter() - started - read_s
 
-    upsert_many(db, C.PROCESSED, result.processed, replace=result.revised)
-    upsert_many(db, C.METER_READINGS, result.meter_readings, replace=result.revised)
+    processed = _settled_writes.only_new(city.city_id, result.processed, "ts", result.revised)
+    meters = _settled_writes.only_new(city.city_id, result.meter_readings, "observed_at",
+                                      result.revised)
+    upsert_many(db, C.PROCESSED, processed, replace=result.revised)
+    upsert_many(db, C.METER_READINGS, meters, replace=result.revised)
+    _settled_writes.mark(city.city_id, result.processed, "ts")
     write_city_days(db, result.city_days)
     upsert_many(db, C.ZONE_LATEST, result.zone_latest)
     replace_one_doc(db, C.CITY_LATEST, result.city_latest)
