@@ -161,9 +161,10 @@ def m_consumer(env: dict[str, str], db_name: str, city_id: str) -> dict[str, Any
     from core.storage import get_db
     from core.vocabulary import Topic
     from ingest.consumer import MessageSink, consume_loop
-    from ingest.kafka_io import make_consumer
+    from ingest.kafka_io import ensure_topics, make_consumer
 
     settings = _settings(env, db_name)
+    ensure_topics(settings)
     city = get_city(city_id)
     base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
     produce_all(settings, weather_records(city, CONSUME_MESSAGES, base))
