@@ -1,9 +1,10 @@
 """Kafka -> MongoDB consumer: validate, write raw_* + kafka_live_feed, then commit.
 
 At-least-once delivery (commit only after the Mongo write) plus idempotent writes
-(deterministic `_id`, duplicates ignored) = effectively once. A message that fails validation
-goes to the DLQ (topic + collection) with its reason and is committed; it never stops the loop.
-A Mongo write failure does not commit: the consumer seeks back and retries the batch.
+(deterministic `_id`, duplicates ignored) = effectively once. A message that fails validation,
+or whose handling raises anything else, goes to the DLQ (topic + collection) with its reason
+and is committed; it never stops the loop. A Mongo write failure of the batch does not commit:
+the consumer seeks back and retries the batch.
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ def summarise(topic: str, record: dict[str, Any]) -> str:
     return ", ".join(parts)[:200]
 
 
+def reject_reason(exc: Exception) -> str:
+    """A validation reason as it is; anything else as its class and message (a bug or bad data
+    that validation did not foresee), so the DLQ says what happened."""
+    if isinstance(exc, RecordRejected):
+        return exc.reason
+    return f"{type(exc).__name__}: {exc}"[:SNIPPET]
+
+
 def dlq_doc(msg_id: str, topic: str, key: str | None, value: bytes | None, reason: str,
             stage: str, now: datetime) -> dict[str, Any]:
     snippet = (value or b"")[:SNIPPET].decode("utf-8", errors="replace")
@@ -113,7 +122,9 @@ class MessageSink:
         self.clock = clock
 
     def write(self, messages: list[Message]) -> ConsumeStats:
-        """Validate and store one batch. Raises PyMongoError when Mongo is unavailable."""
+        """Validate and store one batch; a message that cannot be handled goes to the DLQ.
+
+        Raises PyMongoError when the batch cannot be written (Mongo unavailable)."""
         stats = ConsumeStats()
         now = self.clock()
         raw: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -125,20 +136,21 @@ class MessageSink:
             stats.consumed += 1
             stats.per_topic[topic] += 1
             try:
-                if topic not in DATA_TOPICS:
-                    raise RecordRejected(f"unexpected topic {topic!r}")
-                record = validate_record(topic, msg.value() or b"")
-                check_zone(record, self.catalog)
-            except RecordRejected as exc:
-                dead.append(dlq_doc(msg_id, topic, key, msg.value(), exc.reason, "consumer", now))
+                record = self._accept(topic, msg.value() or b"")
+                collection = TOPIC_COLLECTION[topic]
+                raw_doc = {"_id": raw_id(collection, record), **record,
+                           "partition": part, "offset": offset}
+                feed_doc = {"_id": msg_id, "topic": topic, "partition": part, "offset": offset,
+                            "key": key, "city_id": record["city_id"],
+                            "zone_id": record["zone_id"], "observed_at": record["observed_at"],
+                            "consumed_at": now, "summary": summarise(topic, record),
+                            "source": record["source"]}
+            except Exception as exc:  # noqa: BLE001 - one message must never stall a partition
+                dead.append(dlq_doc(msg_id, topic, key, msg.value(), reject_reason(exc),
+                                    "consumer", now))
                 continue
-            collection = TOPIC_COLLECTION[topic]
-            raw[collection].append({"_id": raw_id(collection, record), **record,
-                                    "partition": part, "offset": offset})
-            feed.append({"_id": msg_id, "topic": topic, "partition": part, "offset": offset,
-                         "key": key, "city_id": record["city_id"], "zone_id": record["zone_id"],
-                         "observed_at": record["observed_at"], "consumed_at": now,
-                         "summary": summarise(topic, record), "source": record["source"]})
+            raw[collection].append(raw_doc)
+            feed.append(feed_doc)
             stats.cities.add(record["city_id"])
         for collection, docs in raw.items():
             new = insert_new(self.db, collection, docs)
@@ -151,6 +163,14 @@ class MessageSink:
             stats.rejected += len(dead)
             self._forward_dead(dead)
         return stats
+
+    def _accept(self, topic: str, value: bytes) -> dict[str, Any]:
+        """One message's record, validated and placed; raises RecordRejected with why."""
+        if topic not in DATA_TOPICS:
+            raise RecordRejected(f"unexpected topic {topic!r}")
+        record = validate_record(topic, value)
+        check_zone(record, self.catalog)
+        return record
 
     def _forward_dead(self, dead: list[dict[str, Any]]) -> None:
         if self.dlq_producer is None:

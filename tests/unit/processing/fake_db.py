@@ -58,6 +58,10 @@ class FakeCollection:
             raise BulkWriteError({"writeErrors": errors, "nInserted": len(inserted)})
         return SimpleNamespace(inserted_ids=inserted)
 
+    def insert_one(self, doc: dict[str, Any]) -> SimpleNamespace:
+        self.insert_many([doc])
+        return SimpleNamespace(inserted_id=doc["_id"])
+
     def delete_many(self, query: dict[str, Any]) -> SimpleNamespace:
         self.deletes += 1
         gone = [k for k, d in self.docs.items() if _matches(d, query)]
