@@ -29,7 +29,7 @@ from core.storage import insert_new
 from core.vocabulary import DATA_TOPICS, TOPIC_COLLECTION, C, Topic
 from ingest.exceptions import RecordRejected
 from ingest.kafka_io import produce_json
-from ingest.schema import to_wire, validate_record
+from ingest.schema import check_plausible_time, to_wire, validate_record
 
 log = logging.getLogger(__name__)
 SNIPPET = 500
@@ -115,11 +115,15 @@ class MessageSink:
 
     def __init__(self, db: Database, catalog: dict[str, City],
                  dlq_producer: Producer | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 max_age: timedelta | None = None) -> None:
+        """`max_age` (the raw retention window) turns on the plausible-time check against
+        `clock`; None leaves times unchecked (replay and bench tools with synthetic clocks)."""
         self.db = db
         self.catalog = catalog
         self.dlq_producer = dlq_producer
         self.clock = clock
+        self.max_age = max_age
 
     def write(self, messages: list[Message]) -> ConsumeStats:
         """Validate and store one batch; a message that cannot be handled goes to the DLQ.
@@ -136,7 +140,7 @@ class MessageSink:
             stats.consumed += 1
             stats.per_topic[topic] += 1
             try:
-                record = self._accept(topic, msg.value() or b"")
+                record = self._accept(topic, msg.value() or b"", now)
                 collection = TOPIC_COLLECTION[topic]
                 raw_doc = {"_id": raw_id(collection, record), **record,
                            "partition": part, "offset": offset}
@@ -164,11 +168,13 @@ class MessageSink:
             self._forward_dead(dead)
         return stats
 
-    def _accept(self, topic: str, value: bytes) -> dict[str, Any]:
+    def _accept(self, topic: str, value: bytes, now: datetime) -> dict[str, Any]:
         """One message's record, validated and placed; raises RecordRejected with why."""
         if topic not in DATA_TOPICS:
             raise RecordRejected(f"unexpected topic {topic!r}")
         record = validate_record(topic, value)
+        if self.max_age is not None:
+            check_plausible_time(record, now, self.max_age)
         check_zone(record, self.catalog)
         return record
 

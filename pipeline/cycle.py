@@ -85,7 +85,8 @@ def ingest_city(svc: Services, city: City, now: datetime,
 def consume_until_caught_up(svc: Services, consumer: Consumer, max_seconds: float = 120.0,
                             admin: AdminClient | None = None) -> ConsumeStats:
     """Consume until the group has no lag left (or max_seconds), committing after each write."""
-    sink = MessageSink(svc.db, svc.catalog, svc.dlq_producer)
+    sink = MessageSink(svc.db, svc.catalog, svc.dlq_producer,
+                       max_age=timedelta(days=svc.settings.citylive_raw_retention_days))
     deadline = time.monotonic() + max_seconds
     admin = admin or AdminClient(client_config(svc.settings))
 

@@ -204,7 +204,8 @@ class Sidecar:
                                              raw_days=self.svc.settings.citylive_raw_retention_days)
 
     def _consume_forever(self) -> None:
-        sink = MessageSink(self.svc.db, self.svc.catalog, self.svc.dlq_producer)
+        sink = MessageSink(self.svc.db, self.svc.catalog, self.svc.dlq_producer,
+                           max_age=timedelta(days=self.svc.settings.citylive_raw_retention_days))
         last_status = [datetime.now(UTC)]
 
         def stop(total, _empty) -> bool:

@@ -125,3 +125,19 @@ def test_once_consume_records_a_raising_write_instead_of_crashing():
     assert isinstance(stats, ConsumeStats) and consumer.commits == 0
     (run,) = db[C.PIPELINE_RUNS].docs.values()
     assert not run["ok"] and "not a pymongo error" in run["error"]
+
+
+def test_records_at_implausible_times_go_to_the_dlq_when_the_sink_checks_age():
+    db = FakeDb()
+    batch = [FakeMessage(Topic.WEATHER, 0, weather(observed_at=datetime(2029, 11, 29, 10,
+                                                                        tzinfo=UTC))),
+             FakeMessage(Topic.WEATHER, 1, weather(observed_at=NOW - timedelta(days=9))),
+             FakeMessage(Topic.WEATHER, 2, weather())]
+    stats = sink(db, max_age=timedelta(days=7)).write(batch)
+    assert stats.stored == 1 and stats.rejected == 2
+    reasons = {k: d["reason"] for k, d in db[C.DLQ].docs.items()}
+    assert reasons["weather_obs|0|0"] == ("observed_at 2029-11-29T10:00Z is more than 1 day "
+                                          "in the future")
+    assert "older than the 7 days raw retention window" in reasons["weather_obs|0|1"]
+    # without max_age (replay and bench tools with synthetic clocks) times are not checked
+    assert sink(FakeDb()).write(batch).stored == 3
