@@ -21,11 +21,11 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from core.catalog import City
 from core.ids import make_id, raw_id
-from core.storage import insert_new
+from core.storage import DUPLICATE_KEY, INSERT_CHUNK, insert_new
 from core.vocabulary import DATA_TOPICS, TOPIC_COLLECTION, C, Topic
 from ingest.exceptions import RecordRejected
 from ingest.kafka_io import produce_json
@@ -160,8 +160,8 @@ class MessageSink:
             new = insert_new(self.db, collection, docs)
             stats.stored += new
             stats.duplicates += len(docs) - new
-        insert_new(self.db, C.LIVE_FEED, feed)
-        update_feed_snapshots(self.db, feed, now)
+        # only messages seen for the first time count in the Live Stream (a replay is no news)
+        update_feed_snapshots(self.db, insert_new_rows(self.db, C.LIVE_FEED, feed), now)
         if dead:
             insert_new(self.db, C.DLQ, dead)
             stats.rejected += len(dead)
@@ -186,13 +186,36 @@ class MessageSink:
                          {k: v for k, v in doc.items() if k != "_id"}, lambda err, msg: None)
 
 
+def insert_new_rows(db: Database, collection: str,
+                    docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert documents with deterministic `_id`s; return those that were new (an existing
+    `_id` is left as it is). Like core.storage.insert_new, which returns only a count."""
+    new: list[dict[str, Any]] = []
+    for i in range(0, len(docs), INSERT_CHUNK):
+        chunk = docs[i:i + INSERT_CHUNK]
+        try:
+            db[collection].insert_many(chunk, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            existing = {e["index"] for e in errors}
+            new += [doc for j, doc in enumerate(chunk) if j not in existing]
+            continue
+        new += chunk
+    return new
+
+
 def merge_feed_snapshot(current: dict[str, Any] | None, rows: list[dict[str, Any]],
                         city_id: str, topic: str, now: datetime) -> dict[str, Any]:
     """Pure: the Live Stream read model of one city and topic, with a batch of new rows added.
 
     Keeps the newest FEED_LATEST_ROWS rows and per-minute message counts for the last hour, so
-    the page reads a handful of documents by `_id` instead of scanning kafka_live_feed."""
+    the page reads a handful of documents by `_id` instead of scanning kafka_live_feed. A row
+    of a message already among the latest rows (a replay) is not added or counted again."""
     current = current or {}
+    seen = {_message_key(r) for r in current.get("latest", [])}
+    rows = [r for r in rows if _message_key(r) not in seen]
     latest = sorted([*rows, *current.get("latest", [])],
                     key=lambda r: (r["consumed_at"], r["offset"]), reverse=True)
     counts = dict(current.get("minute_counts", {}))
@@ -204,6 +227,11 @@ def merge_feed_snapshot(current: dict[str, Any] | None, rows: list[dict[str, Any
             "latest": [{k: v for k, v in r.items() if k != "_id"}
                        for r in latest[:FEED_LATEST_ROWS]],
             "minute_counts": {m: n for m, n in sorted(counts.items()) if m >= oldest}}
+
+
+def _message_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A feed row's message (its `_id` is dropped in the snapshot's latest rows)."""
+    return row["topic"], row.get("partition"), row["offset"]
 
 
 def update_feed_snapshots(db: Database, feed: list[dict[str, Any]], now: datetime) -> None:

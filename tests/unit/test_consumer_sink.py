@@ -141,3 +141,15 @@ def test_records_at_implausible_times_go_to_the_dlq_when_the_sink_checks_age():
     assert "older than the 7 days raw retention window" in reasons["weather_obs|0|1"]
     # without max_age (replay and bench tools with synthetic clocks) times are not checked
     assert sink(FakeDb()).write(batch).stored == 3
+
+
+def test_a_replayed_batch_leaves_the_live_stream_snapshot_as_it_was():
+    db = FakeDb()
+    batch = [FakeMessage(Topic.WEATHER, i, weather(zone_id=f"z{i % 40 + 1:02d}"))
+             for i in range(45)]  # more than the snapshot keeps rows of
+    sink(db).write(batch)
+    once = dict(db[C.LIVE_FEED_LATEST].docs["nyc|weather_obs"])
+    stats = sink(db).write(batch)  # a crash before the commit: Kafka delivers it again
+    assert stats.duplicates == 45
+    assert db[C.LIVE_FEED_LATEST].docs["nyc|weather_obs"] == once
+    assert once["minute_counts"] == {"2026-11-28T14:30": 45}
