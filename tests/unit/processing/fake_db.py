@@ -69,6 +69,19 @@ class FakeCollection:
             del self.docs[key]
         return SimpleNamespace(deleted_count=len(gone))
 
+    def update_one(self, query: dict[str, Any], update: dict[str, Any],
+                   upsert: bool = False) -> SimpleNamespace:
+        """`$set` and `$setOnInsert` on the document with the given `_id`."""
+        assert set(query) == {"_id"} and set(update) <= {"$set", "$setOnInsert"}
+        doc = self.docs.get(query["_id"])
+        if doc is None and not upsert:
+            return SimpleNamespace(matched_count=0)
+        if doc is None:
+            doc = self.docs[query["_id"]] = {"_id": query["_id"],
+                                             **update.get("$setOnInsert", {})}
+        doc.update(update.get("$set", {}))
+        return SimpleNamespace(matched_count=1)
+
     def replace_one(self, query: dict[str, Any], doc: dict[str, Any],
                     upsert: bool = False) -> None:
         assert set(query) == {"_id"} and upsert
