@@ -42,9 +42,10 @@ try:
     selection = draw_selectors(show_zone=page.url_path in ZONE_PAGES)
     for warning in selection.warnings:
         st.warning(md_escape(warning), icon=":material/link_off:")  # has URL text
-    request = request_city_if_idle(current_context())  # the UI's one write (architecture §1)
+    context = current_context()
+    request = request_city_if_idle(context)  # the UI's one write (architecture §1)
     if page.url_path != "":  # City Live shows its own loading state
-        city_request_banner(request)
+        city_request_banner(request, context.timezone)
     page.run()
 except PyMongoError as exc:
     st.error(f"MongoDB is not reachable ({type(exc).__name__}). Start the local services with "

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 SEP = "|"
+# Percent-encoding of the characters that would make a part ambiguous: `%` first, so an
+# encoded part never decodes to another one. Parts without them are left byte-identical.
+_ESCAPES = (("%", "%25"), (SEP, "%7C"))
 
 
 def iso_minute(ts: datetime) -> str:
@@ -21,14 +24,31 @@ def iso_day(ts: datetime) -> str:
 
 
 def make_id(*parts: object) -> str:
-    """Join key parts with `|`; datetimes become ISO minutes. Parts may not contain `|`."""
+    """Join key parts with `|`; datetimes become ISO minutes.
+
+    Provider ids may contain anything, so `%` and `|` in a part are percent-encoded (`%25`,
+    `%7C`): ids stay unique, deterministic and reversible (`split_id`), and ids of parts
+    without those characters are unchanged. An empty part is refused.
+    """
     out = []
     for part in parts:
         text = iso_minute(part) if isinstance(part, datetime) else str(part)
-        if SEP in text or not text:
+        if not text:
             raise ValueError(f"bad natural-key part {text!r}")
+        for char, escaped in _ESCAPES:
+            text = text.replace(char, escaped)
         out.append(text)
     return SEP.join(out)
+
+
+def split_id(doc_id: str) -> list[str]:
+    """The parts of an id built by make_id, decoded (datetimes stay ISO-minute text)."""
+    parts = []
+    for text in doc_id.split(SEP):
+        for char, escaped in reversed(_ESCAPES):
+            text = text.replace(escaped, char)
+        parts.append(text)
+    return parts
 
 
 def zone_key(city_id: str, zone_id: str) -> str:

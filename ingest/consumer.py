@@ -1,9 +1,10 @@
 """Kafka -> MongoDB consumer: validate, write raw_* + kafka_live_feed, then commit.
 
 At-least-once delivery (commit only after the Mongo write) plus idempotent writes
-(deterministic `_id`, duplicates ignored) = effectively once. A message that fails validation
-goes to the DLQ (topic + collection) with its reason and is committed; it never stops the loop.
-A Mongo write failure does not commit: the consumer seeks back and retries the batch.
+(deterministic `_id`, duplicates ignored) = effectively once. A message that fails validation,
+or whose handling raises anything else, goes to the DLQ (topic + collection) with its reason
+and is committed; it never stops the loop. A Mongo write failure of the batch does not commit:
+the consumer seeks back and retries the batch.
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from core.catalog import City
 from core.ids import make_id, raw_id
-from core.storage import insert_new
+from core.storage import DUPLICATE_KEY, INSERT_CHUNK, insert_new
 from core.vocabulary import DATA_TOPICS, TOPIC_COLLECTION, C, Topic
 from ingest.exceptions import RecordRejected
 from ingest.kafka_io import produce_json
-from ingest.schema import to_wire, validate_record
+from ingest.schema import check_plausible_time, to_wire, validate_record
 
 log = logging.getLogger(__name__)
 SNIPPET = 500
@@ -84,6 +85,14 @@ def summarise(topic: str, record: dict[str, Any]) -> str:
     return ", ".join(parts)[:200]
 
 
+def reject_reason(exc: Exception) -> str:
+    """A validation reason as it is; anything else as its class and message (a bug or bad data
+    that validation did not foresee), so the DLQ says what happened."""
+    if isinstance(exc, RecordRejected):
+        return exc.reason
+    return f"{type(exc).__name__}: {exc}"[:SNIPPET]
+
+
 def dlq_doc(msg_id: str, topic: str, key: str | None, value: bytes | None, reason: str,
             stage: str, now: datetime) -> dict[str, Any]:
     snippet = (value or b"")[:SNIPPET].decode("utf-8", errors="replace")
@@ -106,14 +115,20 @@ class MessageSink:
 
     def __init__(self, db: Database, catalog: dict[str, City],
                  dlq_producer: Producer | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 max_age: timedelta | None = None) -> None:
+        """`max_age` (the raw retention window) turns on the plausible-time check against
+        `clock`; None leaves times unchecked (replay and bench tools with synthetic clocks)."""
         self.db = db
         self.catalog = catalog
         self.dlq_producer = dlq_producer
         self.clock = clock
+        self.max_age = max_age
 
     def write(self, messages: list[Message]) -> ConsumeStats:
-        """Validate and store one batch. Raises PyMongoError when Mongo is unavailable."""
+        """Validate and store one batch; a message that cannot be handled goes to the DLQ.
+
+        Raises PyMongoError when the batch cannot be written (Mongo unavailable)."""
         stats = ConsumeStats()
         now = self.clock()
         raw: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -125,32 +140,43 @@ class MessageSink:
             stats.consumed += 1
             stats.per_topic[topic] += 1
             try:
-                if topic not in DATA_TOPICS:
-                    raise RecordRejected(f"unexpected topic {topic!r}")
-                record = validate_record(topic, msg.value() or b"")
-                check_zone(record, self.catalog)
-            except RecordRejected as exc:
-                dead.append(dlq_doc(msg_id, topic, key, msg.value(), exc.reason, "consumer", now))
+                record = self._accept(topic, msg.value() or b"", now)
+                collection = TOPIC_COLLECTION[topic]
+                raw_doc = {"_id": raw_id(collection, record), **record,
+                           "partition": part, "offset": offset}
+                feed_doc = {"_id": msg_id, "topic": topic, "partition": part, "offset": offset,
+                            "key": key, "city_id": record["city_id"],
+                            "zone_id": record["zone_id"], "observed_at": record["observed_at"],
+                            "consumed_at": now, "summary": summarise(topic, record),
+                            "source": record["source"]}
+            except Exception as exc:  # noqa: BLE001 - one message must never stall a partition
+                dead.append(dlq_doc(msg_id, topic, key, msg.value(), reject_reason(exc),
+                                    "consumer", now))
                 continue
-            collection = TOPIC_COLLECTION[topic]
-            raw[collection].append({"_id": raw_id(collection, record), **record,
-                                    "partition": part, "offset": offset})
-            feed.append({"_id": msg_id, "topic": topic, "partition": part, "offset": offset,
-                         "key": key, "city_id": record["city_id"], "zone_id": record["zone_id"],
-                         "observed_at": record["observed_at"], "consumed_at": now,
-                         "summary": summarise(topic, record), "source": record["source"]})
+            raw[collection].append(raw_doc)
+            feed.append(feed_doc)
             stats.cities.add(record["city_id"])
         for collection, docs in raw.items():
             new = insert_new(self.db, collection, docs)
             stats.stored += new
             stats.duplicates += len(docs) - new
-        insert_new(self.db, C.LIVE_FEED, feed)
-        update_feed_snapshots(self.db, feed, now)
+        # only messages seen for the first time count in the Live Stream (a replay is no news)
+        update_feed_snapshots(self.db, insert_new_rows(self.db, C.LIVE_FEED, feed), now)
         if dead:
             insert_new(self.db, C.DLQ, dead)
             stats.rejected += len(dead)
             self._forward_dead(dead)
         return stats
+
+    def _accept(self, topic: str, value: bytes, now: datetime) -> dict[str, Any]:
+        """One message's record, validated and placed; raises RecordRejected with why."""
+        if topic not in DATA_TOPICS:
+            raise RecordRejected(f"unexpected topic {topic!r}")
+        record = validate_record(topic, value)
+        if self.max_age is not None:
+            check_plausible_time(record, now, self.max_age)
+        check_zone(record, self.catalog)
+        return record
 
     def _forward_dead(self, dead: list[dict[str, Any]]) -> None:
         if self.dlq_producer is None:
@@ -160,13 +186,36 @@ class MessageSink:
                          {k: v for k, v in doc.items() if k != "_id"}, lambda err, msg: None)
 
 
+def insert_new_rows(db: Database, collection: str,
+                    docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert documents with deterministic `_id`s; return those that were new (an existing
+    `_id` is left as it is). Like core.storage.insert_new, which returns only a count."""
+    new: list[dict[str, Any]] = []
+    for i in range(0, len(docs), INSERT_CHUNK):
+        chunk = docs[i:i + INSERT_CHUNK]
+        try:
+            db[collection].insert_many(chunk, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            existing = {e["index"] for e in errors}
+            new += [doc for j, doc in enumerate(chunk) if j not in existing]
+            continue
+        new += chunk
+    return new
+
+
 def merge_feed_snapshot(current: dict[str, Any] | None, rows: list[dict[str, Any]],
                         city_id: str, topic: str, now: datetime) -> dict[str, Any]:
     """Pure: the Live Stream read model of one city and topic, with a batch of new rows added.
 
     Keeps the newest FEED_LATEST_ROWS rows and per-minute message counts for the last hour, so
-    the page reads a handful of documents by `_id` instead of scanning kafka_live_feed."""
+    the page reads a handful of documents by `_id` instead of scanning kafka_live_feed. A row
+    of a message already among the latest rows (a replay) is not added or counted again."""
     current = current or {}
+    seen = {_message_key(r) for r in current.get("latest", [])}
+    rows = [r for r in rows if _message_key(r) not in seen]
     latest = sorted([*rows, *current.get("latest", [])],
                     key=lambda r: (r["consumed_at"], r["offset"]), reverse=True)
     counts = dict(current.get("minute_counts", {}))
@@ -178,6 +227,11 @@ def merge_feed_snapshot(current: dict[str, Any] | None, rows: list[dict[str, Any
             "latest": [{k: v for k, v in r.items() if k != "_id"}
                        for r in latest[:FEED_LATEST_ROWS]],
             "minute_counts": {m: n for m, n in sorted(counts.items()) if m >= oldest}}
+
+
+def _message_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A feed row's message (its `_id` is dropped in the snapshot's latest rows)."""
+    return row["topic"], row.get("partition"), row["offset"]
 
 
 def update_feed_snapshots(db: Database, feed: list[dict[str, Any]], now: datetime) -> None:

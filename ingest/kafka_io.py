@@ -7,6 +7,8 @@ producers poll(0) after produce and flush() on shutdown.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,19 +62,49 @@ def ensure_topics(settings: Settings, topics: tuple[str, ...] = ALL_TOPICS,
 
 @dataclass
 class DeliveryStats:
-    """Delivery-report tally of one producer."""
+    """Delivery-report tally of one job's messages (its `callback` goes with each produce).
 
+    Jobs share one producer, so a job counts its own reports instead of asking the producer
+    what is left: the queue holds other jobs' messages too. Reports may be served by any
+    thread that polls the producer, hence the lock."""
+
+    produced: int = 0
     delivered: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def sent(self, n: int = 1) -> None:
+        """Count messages handed to the producer with this tally's callback."""
+        with self._lock:
+            self.produced += n
+
+    @property
+    def outstanding(self) -> int:
+        """Messages sent without a delivery report yet."""
+        with self._lock:
+            return self.produced - self.delivered - self.failed
 
     def callback(self, err: KafkaError | None, msg: Any) -> None:
-        if err is not None:
-            self.failed += 1
-            if len(self.errors) < 5:
-                self.errors.append(f"{msg.topic()}: {err.str()}")
-        else:
-            self.delivered += 1
+        with self._lock:
+            if err is not None:
+                self.failed += 1
+                if len(self.errors) < 5:
+                    self.errors.append(f"{msg.topic()}: {err.str()}")
+            else:
+                self.delivered += 1
+
+
+def wait_for_delivery(producer: Producer, delivery: DeliveryStats, timeout_s: float) -> int:
+    """Serve delivery reports until every message of `delivery` has one, or `timeout_s` passed;
+    returns how many are still outstanding (unlike flush, never waits for other jobs)."""
+    deadline = time.monotonic() + timeout_s
+    while delivery.outstanding > 0:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        producer.poll(min(left, 0.1))
+    return max(delivery.outstanding, 0)
 
 
 def make_producer(settings: Settings) -> Producer:

@@ -14,7 +14,7 @@ from core.storage import insert_new
 from core.vocabulary import KIND_TOPIC, C, Topic
 from ingest.consumer import reject_doc
 from ingest.http import RequestCounter
-from ingest.kafka_io import DeliveryStats, produce_json
+from ingest.kafka_io import DeliveryStats, produce_json, wait_for_delivery
 from ingest.sources.base import FetchContext, Source
 
 
@@ -45,20 +45,23 @@ def ingest_source(source: Source, ctx: FetchContext, http: httpx.Client, produce
     parsed = source.collect(ctx, http, counter)
     result = IngestResult(requests=counter.requests, attempts=counter.attempts)
     topic = KIND_TOPIC[source.kind]
-    delivery = DeliveryStats()
+    delivery = DeliveryStats()  # this job's messages only: the producer is shared
     for record in parsed.records:
+        delivery.sent()
         produce_json(producer, topic, zone_key(record["city_id"], record["zone_id"]), record,
                      delivery.callback)
     dead = [reject_doc(topic, r.reason, r.item, ctx.ingested_at) for r in parsed.rejects]
     if dead:
         insert_new(db, C.DLQ, dead)
         for doc in dead:
+            delivery.sent()
             produce_json(producer, Topic.DLQ, doc["_id"], {k: v for k, v in doc.items()
                                                           if k != "_id"}, delivery.callback)
-    remaining = producer.flush(flush_timeout_s)
+    remaining = wait_for_delivery(producer, delivery, flush_timeout_s)
     result.records, result.rejects = len(parsed.records), len(parsed.rejects)
     result.delivered, result.failed = delivery.delivered, delivery.failed + remaining
     result.watermark = parsed.watermark
     if result.failed:
-        raise DeliveryFailed(result.failed, delivery.errors or ["flush timed out"])
+        raise DeliveryFailed(result.failed, delivery.errors
+                             or [f"no delivery report within {flush_timeout_s:g} s"])
     return result

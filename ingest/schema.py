@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.ids import iso_minute
 from core.vocabulary import Topic
 from ingest.exceptions import RecordRejected
 
 MAX_TEXT = 500
+MAX_FUTURE = timedelta(days=1)  # clock skew and providers' local-time slips, not more
 
 
 class _Canonical(BaseModel):
@@ -110,6 +112,32 @@ def validate_record(topic: str, value: dict[str, Any] | bytes | str) -> dict[str
     except ValidationError as exc:
         raise RecordRejected(_summarise(exc)) from None
     return record.model_dump()
+
+
+def check_plausible_time(record: dict[str, Any], now: datetime, max_age: timedelta) -> None:
+    """Reject a record whose time cannot be right (docs/architecture.md §4, Plausible time).
+
+    `observed_at` may be at most MAX_FUTURE ahead of `now` and at most `max_age` (the raw
+    retention window: older rows would be deleted within the hour) behind it; a 311
+    `created_at` may be at most MAX_FUTURE ahead, and any age (a request is observed long
+    after it was created)."""
+    observed = record["observed_at"]
+    if observed > now + MAX_FUTURE:
+        raise RecordRejected(f"observed_at {iso_minute(observed)} is more than "
+                             f"{_span(MAX_FUTURE)} in the future")
+    if observed < now - max_age:
+        raise RecordRejected(f"observed_at {iso_minute(observed)} is older than the "
+                             f"{_span(max_age)} raw retention window")
+    created = record.get("created_at")
+    if created is not None and created > now + MAX_FUTURE:
+        raise RecordRejected(f"created_at {iso_minute(created)} is more than "
+                             f"{_span(MAX_FUTURE)} in the future")
+
+
+def _span(delta: timedelta) -> str:
+    if delta % timedelta(days=1):
+        return str(delta)
+    return f"{delta.days} day" if delta.days == 1 else f"{delta.days} days"
 
 
 def _reject_constant(name: str) -> float:

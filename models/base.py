@@ -6,10 +6,11 @@ Framework-free on purpose: the registry and precompute import this without loadi
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -17,6 +18,27 @@ from models.features import HORIZON, Scaler, Windows
 
 QUANTILES = (0.1, 0.5, 0.9)
 Progress = Callable[[int, float], None]  # (epoch, validation loss) after each epoch
+State = TypeVar("State")
+
+
+class BestEpoch(Generic[State]):
+    """The weights of the epoch with the lowest validation loss, for the training loops.
+
+    A NaN or infinite loss is never best: NaN compares False with everything, so a NaN taken
+    as best would never be beaten by a later, finite epoch. If no epoch is finite, the weights
+    before training are kept. Without validation data there is nothing to compare and the
+    last epoch is kept.
+    """
+
+    def __init__(self, initial: State, has_validation: bool) -> None:
+        self.loss = math.inf
+        self.state = initial
+        self.has_validation = has_validation
+
+    def offer(self, loss: float, snapshot: Callable[[], State]) -> None:
+        """An epoch ended with `loss`; `snapshot()` copies its weights if they are kept."""
+        if not self.has_validation or (math.isfinite(loss) and loss < self.loss):
+            self.loss, self.state = loss, snapshot()
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.base import Forecaster, Progress
+from models.base import BestEpoch, Forecaster, Progress
 from models.features import FUTURE_FEATURES, PAST_FEATURES, Windows
 from models.frameworks import keras, seed_everything
 from models.registry import KerasFlavour
@@ -76,18 +76,17 @@ class LSTMForecaster(Forecaster):
         self.network.compile(optimizer=keras.optimizers.Adam(float(self.params["learning_rate"])),
                              loss="mse")
         losses: list[float] = []
-        best, best_weights = np.inf, self.network.get_weights()
+        best = BestEpoch(self.network.get_weights(), has_validation=len(yv) > 0)
         for epoch in range(int(self.params["epochs"])):
             self.network.fit(x, y, batch_size=int(self.params["batch_size"]), epochs=1,
                              shuffle=True, verbose=0)
             loss = float(self.network.evaluate(xv, yv, batch_size=PREDICT_BATCH, verbose=0)) \
                 if len(yv) else float("nan")
             losses.append(loss)
-            if not np.isfinite(loss) or loss < best:
-                best, best_weights = loss, self.network.get_weights()
+            best.offer(loss, self.network.get_weights)
             if progress is not None:
                 progress(epoch, loss)
-        self.network.set_weights(best_weights)
+        self.network.set_weights(best.state)
         return losses
 
     def predict_scaled(self, windows: Windows) -> np.ndarray:

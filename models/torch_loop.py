@@ -1,7 +1,7 @@
 """The PyTorch training and inference loops the TFT and the GNN share (offline job only).
 
-Seeded shuffling, Adam with gradient clipping, and the epoch with the best validation loss
-kept, so the same seed and data give the same weights.
+Seeded shuffling, Adam with gradient clipping, and the epoch with the best finite validation
+loss kept (models.base.BestEpoch), so the same seed and data give the same weights.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from models.base import Progress
+from models.base import BestEpoch, Progress
 from models.frameworks import CPU, seed_everything, torch
 
 LossFn = Callable[..., "torch.Tensor"]  # (network, *batch tensors) -> scalar loss
@@ -44,7 +44,7 @@ def fit_torch(network: torch.nn.Module, loss_fn: LossFn, train: Sequence[torch.T
     optimizer = torch.optim.Adam(network.parameters(), lr=learning_rate)
     n = len(train[0])
     losses: list[float] = []
-    best, best_state = float("inf"), copy.deepcopy(network.state_dict())
+    best = BestEpoch(copy.deepcopy(network.state_dict()), has_validation=len(val[0]) > 0)
     for epoch in range(epochs):
         network.train()
         order = torch.randperm(n, generator=generator)
@@ -57,11 +57,10 @@ def fit_torch(network: torch.nn.Module, loss_fn: LossFn, train: Sequence[torch.T
             optimizer.step()
         val_loss = _mean_loss(network, loss_fn, val, batch_size * 4)
         losses.append(val_loss)
-        if not np.isfinite(val_loss) or val_loss < best:
-            best, best_state = val_loss, copy.deepcopy(network.state_dict())
+        best.offer(val_loss, lambda: copy.deepcopy(network.state_dict()))
         if progress is not None:
             progress(epoch, val_loss)
-    network.load_state_dict(best_state)
+    network.load_state_dict(best.state)
     network.eval()
     return losses
 

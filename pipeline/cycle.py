@@ -82,12 +82,13 @@ def ingest_city(svc: Services, city: City, now: datetime,
     return {kind: ingest_kind(svc, city, kind, now) for kind in kinds}
 
 
-def consume_until_caught_up(svc: Services, consumer: Consumer, max_seconds: float = 120.0
-                            ) -> ConsumeStats:
+def consume_until_caught_up(svc: Services, consumer: Consumer, max_seconds: float = 120.0,
+                            admin: AdminClient | None = None) -> ConsumeStats:
     """Consume until the group has no lag left (or max_seconds), committing after each write."""
-    sink = MessageSink(svc.db, svc.catalog, svc.dlq_producer)
+    sink = MessageSink(svc.db, svc.catalog, svc.dlq_producer,
+                       max_age=timedelta(days=svc.settings.citylive_raw_retention_days))
     deadline = time.monotonic() + max_seconds
-    admin = AdminClient(client_config(svc.settings))
+    admin = admin or AdminClient(client_config(svc.settings))
 
     def stop(_total: ConsumeStats, empty_polls: int) -> bool:
         if time.monotonic() > deadline:
@@ -96,6 +97,7 @@ def consume_until_caught_up(svc: Services, consumer: Consumer, max_seconds: floa
             return False
         return sum(lag_by_topic(consumer, admin).values()) == 0
 
+    stats = ConsumeStats()  # a write that raises is recorded by recorded_run; stats stay empty
     with recorded_run(svc.db, "consume") as run:
         stats = consume_loop(consumer, sink, stop=stop)
         run.update(records=stats.stored, rejects=stats.rejected,

@@ -17,6 +17,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -41,6 +42,9 @@ from pipeline.cycle import (
 
 log = logging.getLogger("citylive.sidecar")
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
+RETRY_FIRST = timedelta(seconds=30)  # a failed activation is tried again after this,
+RETRY_MAX = timedelta(minutes=15)  # doubling each time up to this
+WANTED = ("requested", "backfilling", "active")  # backfilling: resume one a killed process left
 PROCESS_EVERY_MIN = 2
 PRECOMPUTE_EVERY_MIN = 60
 
@@ -71,14 +75,50 @@ def mark_backfilled(svc: Services, city: City, days: int) -> None:
         {"$set": {"backfilled_at": datetime.now(UTC), "backfill_days": days}}, upsert=True)
 
 
-def set_city_status(svc: Services, city_id: str, status: str, error: str | None = None) -> None:
+def set_city_status(svc: Services, city_id: str, status: str, error: str | None = None, *,
+                    attempts: int | None = None, next_attempt_at: datetime | None = None
+                    ) -> None:
+    """Write a request's status; `next_attempt_at` is when a failed activation is tried again
+    (None: not scheduled, e.g. a city outside the catalog is never retried)."""
     now = datetime.now(UTC)
+    fields = {"city_id": city_id, "status": status, "updated_at": now, "error": error,
+              "next_attempt_at": next_attempt_at}
+    if status == "active":
+        attempts = 0  # a success starts the backoff over
+    if attempts is not None:
+        fields["attempts"] = attempts
     svc.db[C.CITY_REQUESTS].update_one(
-        {"_id": city_id},
-        {"$set": {"city_id": city_id, "status": status, "updated_at": now, "error": error},
-         "$setOnInsert": {"requested_at": now}}, upsert=True)
+        {"_id": city_id}, {"$set": fields, "$setOnInsert": {"requested_at": now}}, upsert=True)
     if status == "active":
         svc.db[C.CITIES].update_one({"_id": city_id}, {"$set": {"active": True}})
+
+
+def next_attempt(attempts: int, now: datetime) -> datetime:
+    """When to try an activation again after `attempts` failures: 30 s, 60 s, 120 s, ...
+    at most 15 min (a provider or database outage passes without hammering it)."""
+    doublings = min(max(attempts - 1, 0), 16)
+    return now + min(RETRY_FIRST * 2 ** doublings, RETRY_MAX)
+
+
+def due_for_retry(request: dict[str, Any], now: datetime) -> bool:
+    """A failed request whose retry time has come (unknown cities have none: never)."""
+    retry_at = request.get("next_attempt_at")
+    return request.get("status") == "failed" and retry_at is not None and retry_at <= now
+
+
+def wants_activation(request: dict[str, Any], active: set[str], now: datetime) -> bool:
+    """Whether the sidecar should activate the city of this city_requests document now."""
+    if request["_id"] in active:
+        return False
+    return request.get("status") in WANTED or due_for_retry(request, now)
+
+
+def mark_activation_failed(svc: Services, city_id: str, error: str, now: datetime) -> None:
+    """Record a failed activation with one more attempt and the time of the next one."""
+    doc = svc.db[C.CITY_REQUESTS].find_one({"_id": city_id}) or {}
+    attempts = int(doc.get("attempts") or 0) + 1
+    set_city_status(svc, city_id, "failed", error, attempts=attempts,
+                    next_attempt_at=next_attempt(attempts, now))
 
 
 def run_once(svc: Services, city: City, backfill_days: int, with_precompute: bool = True) -> int:
@@ -140,24 +180,24 @@ class Sidecar:
             set_city_status(self.svc, city_id, "requested")
 
     def poll_city_requests(self) -> None:
-        # "backfilling" too: a sidecar killed mid-activation resumes it after a restart
-        wanted = ["requested", "backfilling", "active"]
-        for doc in self.svc.db[C.CITY_REQUESTS].find({"status": {"$in": wanted}}):
-            city_id = doc["_id"]
-            if city_id in self.active:
+        now = datetime.now(UTC)
+        for doc in self.svc.db[C.CITY_REQUESTS].find({"status": {"$in": [*WANTED, "failed"]}}):
+            if not wants_activation(doc, self.active, now):
                 continue
             try:
-                city = get_city(city_id)
-            except UnknownCityError as exc:
-                set_city_status(self.svc, city_id, "failed", str(exc))
+                city = get_city(doc["_id"])
+            except UnknownCityError as exc:  # failed for good: no retry time
+                set_city_status(self.svc, doc["_id"], "failed", str(exc))
                 continue
             self.activate(city)
 
     def activate(self, city: City) -> None:
-        """First cycle (fast first data), then backfill, then the city's recurring jobs."""
+        """First cycle (fast first data), then backfill, then the city's recurring jobs.
+
+        A failed activation is recorded on the request and tried again later (backoff)."""
         self.active.add(city.city_id)
         svc, now = self.svc, datetime.now(UTC)
-        with recorded_run(svc.db, "activate", city.city_id):
+        with recorded_run(svc.db, "activate", city.city_id) as run:
             ingest_city(svc, city, now)
             if not has_history(svc, city):
                 set_city_status(svc, city.city_id, "backfilling")
@@ -166,6 +206,10 @@ class Sidecar:
                 mark_backfilled(svc, city, svc.settings.citylive_backfill_days)
             process_city_job(svc, city, datetime.now(UTC))
             set_city_status(svc, city.city_id, "active")
+        if not run["ok"]:
+            self.active.discard(city.city_id)
+            mark_activation_failed(svc, city.city_id, run["error"], datetime.now(UTC))
+            return
         self.maybe_train(city)
         self.schedule_city(city)
 
@@ -204,7 +248,8 @@ class Sidecar:
                                              raw_days=self.svc.settings.citylive_raw_retention_days)
 
     def _consume_forever(self) -> None:
-        sink = MessageSink(self.svc.db, self.svc.catalog, self.svc.dlq_producer)
+        sink = MessageSink(self.svc.db, self.svc.catalog, self.svc.dlq_producer,
+                           max_age=timedelta(days=self.svc.settings.citylive_raw_retention_days))
         last_status = [datetime.now(UTC)]
 
         def stop(total, _empty) -> bool:

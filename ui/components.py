@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
 from core.aqi import aqi_category
 from core.units import QUANTITIES, display_value
 from ui import loaders
+from ui.city_request import failure_text
 from ui.formatting import age_seconds, city_tz, format_age, local_time, md_escape
 from ui.sidebar import PageContext, request_city_if_idle
 
@@ -67,13 +69,13 @@ def empty_state(what: str, why: str) -> None:
     st.info(f"**{md_escape(what)}** — {why}", icon=":material/info:")
 
 
-def city_request_banner(request: dict[str, Any] | None) -> None:
+def city_request_banner(request: dict[str, Any] | None, tz: ZoneInfo | None = None) -> None:
     """One line on pages other than City Live while the chosen city is still being loaded."""
     if not request or request.get("status") in (None, "active"):
         return
     status = request["status"]
     if status == "failed":
-        st.error(f"Loading this city failed: {md_escape(request.get('error') or 'no reason')}",
+        st.error(failure_text(request, "this city", datetime.now(UTC), tz or city_tz(None)),
                  icon=":material/error:")
         return
     age = format_age(age_seconds(request.get("requested_at"), datetime.now(UTC)))
@@ -110,9 +112,7 @@ def _request_status(request: dict[str, Any] | None, city_name: str, now: datetim
     status = request.get("status") or "requested"
     since = age_seconds(request.get("requested_at"), now)
     if status == "failed":
-        st.error(f"Loading {md_escape(city_name)} failed: "
-                 f"{md_escape(request.get('error') or 'no reason recorded')}",
-                 icon=":material/error:")
+        st.error(failure_text(request, city_name, now, tz), icon=":material/error:")
         return
     steps = {"requested": "waiting for the sidecar to pick up the request",
              "backfilling": "backfilling history and computing the first zone data",

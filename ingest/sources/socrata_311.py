@@ -127,14 +127,23 @@ def to_floating(ts: datetime, timezone: str) -> str:
 
 
 def from_floating(text: Any, timezone: str) -> datetime | None:
-    """Socrata floating timestamp (city wall time) -> aware UTC; None when unreadable."""
+    """Socrata floating timestamp (city wall time) -> aware UTC; None when unreadable.
+
+    A wall time names two instants in the hour repeated when DST ends (01:30 on the first
+    Sunday of November in New York: EDT, then EST) and none in the hour skipped when it
+    starts. Both cases read as the later candidate instant (the repeated hour's second
+    occurrence, standard time; a skipped 02:30 with the offset before the jump, i.e. 03:30
+    daylight time), so a 311 request never appears created before it could have been
+    published. Everywhere else the two candidates are the same instant.
+    """
     try:
         local = datetime.fromisoformat(str(text))
     except ValueError:
         return None
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=ZoneInfo(timezone))
-    return local.astimezone(UTC)
+    if local.tzinfo is not None:
+        return local.astimezone(UTC)
+    zone = ZoneInfo(timezone)
+    return max(local.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1))
 
 
 def coordinates(row: dict[str, Any], lat_field: str, lon_field: str,

@@ -18,6 +18,7 @@ pass no longer changes, are kept in a small per-process cache as frames.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -52,6 +53,8 @@ DAY = timedelta(days=1)
 RAW_AHEAD = timedelta(hours=1)  # records stamped a little ahead of the clock still count
 SETTLED_CACHE_TTL_S = 3600.0  # a re-backfill elsewhere is picked up within the hour
 _settled_days: dict[str, tuple[float, pd.DataFrame]] = {}
+# scheduler threads process several cities at once; never held across a database read
+_settled_lock = threading.Lock()
 _raw_hours = RawHourCache()
 _settled_writes = SettledWrites()
 
@@ -62,8 +65,9 @@ def _as_city(city: City | str) -> City:
 
 def clear_history_cache(city_id: str | None = None) -> None:
     """Forget cached settled days (of one city, or all); a backfill calls this."""
-    for key in [k for k in _settled_days if city_id is None or k.split("|")[0] == city_id]:
-        del _settled_days[key]
+    with _settled_lock:
+        for key in [k for k in _settled_days if city_id is None or k.split("|")[0] == city_id]:
+            del _settled_days[key]
     _raw_hours.clear(city_id)
     _settled_writes.clear(city_id)
 
@@ -87,19 +91,23 @@ def read_history(db: Database, city_id: str, now: datetime
     for day in day_starts(now - BASELINE_SPAN, now + timedelta(hours=1)):
         key = day_id(city_id, day)
         settled = day + DAY <= window_start
-        cached = _settled_days.get(key)
+        with _settled_lock:
+            cached = _settled_days.get(key)
         if settled and cached is not None and clock - cached[0] < SETTLED_CACHE_TTL_S:
             frames.append(cached[1])
             continue
         doc = read_city_day(db, key)
         frame = city_days_to_frame([doc] if doc is not None else [])
         if settled:  # a missing settled day is remembered as empty too
-            _settled_days[key] = (clock, frame)
+            with _settled_lock:
+                _settled_days[key] = (clock, frame)
         elif doc is not None:
             touched.append(doc)
         frames.append(frame)
-    for key in [k for k, (at, _) in _settled_days.items() if clock - at >= SETTLED_CACHE_TTL_S]:
-        del _settled_days[key]
+    with _settled_lock:
+        for key in [k for k, (at, _) in _settled_days.items()
+                    if clock - at >= SETTLED_CACHE_TTL_S]:
+            del _settled_days[key]
     frames = [f for f in frames if not f.empty]
     history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return history, touched

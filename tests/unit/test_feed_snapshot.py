@@ -27,3 +27,14 @@ def test_counts_older_than_an_hour_are_dropped():
                               NOW - timedelta(minutes=90))
     new = merge_feed_snapshot(old, rows(1, 10), "nyc", "weather_obs", NOW)
     assert list(new["minute_counts"]) == ["2026-11-28T14:30"]
+
+
+def test_merging_the_same_batch_twice_gives_the_same_snapshot_as_once():
+    batch = rows(5, 0, minutes_ago=1)
+    once = merge_feed_snapshot(None, batch, "nyc", "weather_obs", NOW)
+    twice = merge_feed_snapshot(once, batch, "nyc", "weather_obs", NOW)
+    assert twice == once
+    # a replay delivered later (another minute) is still not counted again
+    later = merge_feed_snapshot(once, batch, "nyc", "weather_obs", NOW + timedelta(minutes=3))
+    assert later["minute_counts"] == once["minute_counts"]
+    assert later["latest"] == once["latest"]

@@ -1,11 +1,11 @@
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.vocabulary import Topic
 from ingest.exceptions import RecordRejected
-from ingest.schema import to_wire, validate_record
+from ingest.schema import check_plausible_time, to_wire, validate_record
 
 
 def weather(**over):
@@ -66,3 +66,40 @@ def test_incident_requires_coordinates_and_created_at():
 def test_to_wire_refuses_nan():
     with pytest.raises(ValueError):
         to_wire({"x": float("nan")})
+
+
+NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
+
+
+def timed(observed: datetime, created: datetime | None = None) -> dict:
+    record = {"observed_at": observed}
+    if created is not None:
+        record["created_at"] = created
+    return record
+
+
+@pytest.mark.parametrize("record", [
+    timed(NOW),
+    timed(NOW + timedelta(hours=23)),
+    timed(NOW - timedelta(days=6, hours=23)),
+    # an old request observed now is fine (311 rows are updated long after they are created)
+    timed(NOW - timedelta(hours=1), created=NOW - timedelta(days=40)),
+    timed(NOW, created=NOW + timedelta(hours=23)),
+])
+def test_plausible_times_pass(record):
+    check_plausible_time(record, NOW, WEEK)
+
+
+@pytest.mark.parametrize("record,reason", [
+    (timed(datetime(2029, 11, 29, 10, tzinfo=UTC)),
+     "observed_at 2029-11-29T10:00Z is more than 1 day in the future"),
+    (timed(NOW - timedelta(days=8)),
+     "observed_at 2026-11-20T14:00Z is older than the 7 days raw retention window"),
+    (timed(NOW, created=NOW + timedelta(days=2)),
+     "created_at 2026-11-30T14:00Z is more than 1 day in the future"),
+])
+def test_implausible_times_are_rejected_with_a_reason(record, reason):
+    with pytest.raises(RecordRejected) as err:
+        check_plausible_time(record, NOW, WEEK)
+    assert err.value.reason == reason

@@ -58,12 +58,29 @@ class FakeCollection:
             raise BulkWriteError({"writeErrors": errors, "nInserted": len(inserted)})
         return SimpleNamespace(inserted_ids=inserted)
 
+    def insert_one(self, doc: dict[str, Any]) -> SimpleNamespace:
+        self.insert_many([doc])
+        return SimpleNamespace(inserted_id=doc["_id"])
+
     def delete_many(self, query: dict[str, Any]) -> SimpleNamespace:
         self.deletes += 1
         gone = [k for k, d in self.docs.items() if _matches(d, query)]
         for key in gone:
             del self.docs[key]
         return SimpleNamespace(deleted_count=len(gone))
+
+    def update_one(self, query: dict[str, Any], update: dict[str, Any],
+                   upsert: bool = False) -> SimpleNamespace:
+        """`$set` and `$setOnInsert` on the document with the given `_id`."""
+        assert set(query) == {"_id"} and set(update) <= {"$set", "$setOnInsert"}
+        doc = self.docs.get(query["_id"])
+        if doc is None and not upsert:
+            return SimpleNamespace(matched_count=0)
+        if doc is None:
+            doc = self.docs[query["_id"]] = {"_id": query["_id"],
+                                             **update.get("$setOnInsert", {})}
+        doc.update(update.get("$set", {}))
+        return SimpleNamespace(matched_count=1)
 
     def replace_one(self, query: dict[str, Any], doc: dict[str, Any],
                     upsert: bool = False) -> None:

@@ -163,3 +163,43 @@ def test_settled_days_are_read_once_then_served_from_the_cache() -> None:
     again = {q["_id"] for q in db[C.CITY_DAY].finds[reads:]}
     window_days = {"toy|" + (now - timedelta(days=d)).strftime("%Y-%m-%d") for d in (-1, 0, 1, 2)}
     assert again and again <= window_days
+
+
+def test_history_cache_survives_concurrent_readers_and_clearers() -> None:
+    """Scheduler threads process different cities at once, and a backfill clears the cache."""
+    import sys
+    import threading
+
+    from pipeline.processing.job import read_history
+
+    db, errors = FakeDb(), []
+    start = threading.Barrier(8)
+
+    def reader(city_id: str) -> None:
+        start.wait()
+        try:
+            for step in range(300):  # a new day each call: the cache grows while others sweep
+                read_history(db, city_id, END + timedelta(hours=step * 25))
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    def clearer() -> None:
+        start.wait()
+        try:
+            for i in range(3000):
+                clear_history_cache(None if i % 2 else "c1")
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=reader, args=(f"c{i}",)) for i in range(6)]
+        threads += [threading.Thread(target=clearer) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert errors == []

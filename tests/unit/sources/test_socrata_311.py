@@ -201,6 +201,28 @@ def test_floating_timestamps_round_trip_across_dst() -> None:
     assert from_floating("not a date", "America/New_York") is None
 
 
+def test_a_repeated_autumn_hour_is_read_as_its_later_instant() -> None:
+    """01:30 happens twice in New York on 2026-11-01 (EDT, then EST): a row stamped 01:30 may
+    be from the second one, so it is read as that one, never before it could be published."""
+    edt, est = datetime(2026, 11, 1, 5, 30, tzinfo=UTC), datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    assert to_floating(edt, "America/New_York") == to_floating(est, "America/New_York")
+    assert from_floating("2026-11-01T01:30:00.000", "America/New_York") == est
+    # the hours around it are not ambiguous
+    assert from_floating("2026-11-01T00:59:00.000", "America/New_York") == datetime(
+        2026, 11, 1, 4, 59, tzinfo=UTC)
+    assert from_floating("2026-11-01T02:00:00.000", "America/New_York") == datetime(
+        2026, 11, 1, 7, tzinfo=UTC)
+
+
+def test_a_skipped_spring_hour_is_read_as_its_later_instant() -> None:
+    """02:30 does not exist in New York on 2026-03-08 (01:59 EST is followed by 03:00 EDT);
+    read with the offset before the jump it is 07:30Z (03:30 EDT), the later candidate."""
+    assert from_floating("2026-03-08T02:30:00.000", "America/New_York") == datetime(
+        2026, 3, 8, 7, 30, tzinfo=UTC)
+    assert from_floating("2026-03-08T03:00:00.000", "America/New_York") == datetime(
+        2026, 3, 8, 7, tzinfo=UTC)
+
+
 def test_coordinates_prefers_columns_and_rejects_garbage() -> None:
     assert coordinates({"latitude": "40.1", "longitude": "-73.2"}, "latitude", "longitude",
                        "location") == (40.1, -73.2)
