@@ -96,19 +96,27 @@ def insert_new(db: Database, collection: str, docs: Sequence[dict[str, Any]]) ->
 
     Returns how many were new. Any error other than a duplicate key is raised.
     """
-    inserted = 0
+    return len(insert_new_docs(db, collection, docs))
+
+
+def insert_new_docs(db: Database, collection: str,
+                    docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Like `insert_new`, returning the documents (as stored) that were new."""
+    new: list[dict[str, Any]] = []
     docs = stamped(collection, docs)
     for i in range(0, len(docs), INSERT_CHUNK):
         chunk = docs[i:i + INSERT_CHUNK]
         try:
-            inserted += len(db[collection].insert_many(chunk, ordered=False).inserted_ids)
+            db[collection].insert_many(chunk, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
-            others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
-            if others:
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            inserted += exc.details.get("nInserted", 0)
-    return inserted
+            existing = {e["index"] for e in errors}
+            new += [doc for j, doc in enumerate(chunk) if j not in existing]
+            continue
+        new += chunk
+    return new
 
 
 def delete_ids(db: Database, collection: str, ids: Iterable[str]) -> int:

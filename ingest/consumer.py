@@ -14,6 +14,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,11 +22,11 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import PyMongoError
 
 from core.catalog import City
 from core.ids import make_id, raw_id
-from core.storage import DUPLICATE_KEY, INSERT_CHUNK, insert_new
+from core.storage import insert_new, insert_new_docs
 from core.vocabulary import DATA_TOPICS, TOPIC_COLLECTION, C, Topic
 from ingest.exceptions import RecordRejected
 from ingest.kafka_io import produce_json
@@ -110,6 +111,17 @@ def reject_doc(topic: str, reason: str, item: object, now: datetime) -> dict[str
     return dlq_doc(make_id("producer", topic, digest), topic, None, value, reason, "producer", now)
 
 
+WRITERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sink-writer")
+FEED_FIELDS = ("_id", "topic", "partition", "offset", "key", "raw_id", "city_id", "consumed_at")
+
+
+def slim(row: dict[str, Any]) -> dict[str, Any]:
+    """The kafka_live_feed document of a message: where it came from and which raw document
+    it became. Every value written costs consumer throughput on FerretDB, and the rest of the
+    row (zone, times, summary) is in the raw document and the Live Stream snapshot."""
+    return {k: row[k] for k in FEED_FIELDS}
+
+
 class MessageSink:
     """Turns a batch of Kafka messages into Mongo writes; pure apart from `write`."""
 
@@ -145,7 +157,7 @@ class MessageSink:
                 raw_doc = {"_id": raw_id(collection, record), **record,
                            "partition": part, "offset": offset}
                 feed_doc = {"_id": msg_id, "topic": topic, "partition": part, "offset": offset,
-                            "key": key, "city_id": record["city_id"],
+                            "key": key, "raw_id": raw_doc["_id"], "city_id": record["city_id"],
                             "zone_id": record["zone_id"], "observed_at": record["observed_at"],
                             "consumed_at": now, "summary": summarise(topic, record),
                             "source": record["source"]}
@@ -156,12 +168,18 @@ class MessageSink:
             raw[collection].append(raw_doc)
             feed.append(feed_doc)
             stats.cities.add(record["city_id"])
-        for collection, docs in raw.items():
-            new = insert_new(self.db, collection, docs)
-            stats.stored += new
-            stats.duplicates += len(docs) - new
+        # the raw and live-feed inserts go to the server side by side: FerretDB converts each
+        # on its own connection, so both cores work while this thread waits
+        raw_writes = {c: WRITERS.submit(insert_new, self.db, c, docs) for c, docs in raw.items()}
+        # kafka_live_feed keeps a slim row per message (what the raw document does not say);
         # only messages seen for the first time count in the Live Stream (a replay is no news)
-        update_feed_snapshots(self.db, insert_new_rows(self.db, C.LIVE_FEED, feed), now)
+        fresh = insert_new_docs(self.db, C.LIVE_FEED, [slim(r) for r in feed])
+        for collection, written in raw_writes.items():
+            new = written.result()
+            stats.stored += new
+            stats.duplicates += len(raw[collection]) - new
+        new_ids = {d["_id"] for d in fresh}
+        update_feed_snapshots(self.db, [r for r in feed if r["_id"] in new_ids], now)
         if dead:
             insert_new(self.db, C.DLQ, dead)
             stats.rejected += len(dead)
@@ -184,26 +202,6 @@ class MessageSink:
         for doc in dead:
             produce_json(self.dlq_producer, Topic.DLQ, doc["key"] or doc["_id"],
                          {k: v for k, v in doc.items() if k != "_id"}, lambda err, msg: None)
-
-
-def insert_new_rows(db: Database, collection: str,
-                    docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Insert documents with deterministic `_id`s; return those that were new (an existing
-    `_id` is left as it is). Like core.storage.insert_new, which returns only a count."""
-    new: list[dict[str, Any]] = []
-    for i in range(0, len(docs), INSERT_CHUNK):
-        chunk = docs[i:i + INSERT_CHUNK]
-        try:
-            db[collection].insert_many(chunk, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            existing = {e["index"] for e in errors}
-            new += [doc for j, doc in enumerate(chunk) if j not in existing]
-            continue
-        new += chunk
-    return new
 
 
 def merge_feed_snapshot(current: dict[str, Any] | None, rows: list[dict[str, Any]],
