@@ -54,6 +54,16 @@ class ConsumeStats:
     write_failures: int = 0
     cities: set[str] = field(default_factory=set)
     per_topic: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # the newest problem (Kafka error or failed write) and when, and the last stored batch
+    # (monotonic seconds): a supervisor tells "reconnecting" from "running" by them
+    last_error: str | None = None
+    last_error_at: float | None = None
+    last_ok_at: float | None = None
+
+    def failing(self, now: float, within_s: float = 30.0) -> bool:
+        """A problem in the last `within_s` seconds and no batch stored since."""
+        return (self.last_error_at is not None and now - self.last_error_at <= within_s
+                and (self.last_ok_at is None or self.last_ok_at < self.last_error_at))
 
     def add(self, other: ConsumeStats) -> None:
         self.consumed += other.consumed
@@ -245,9 +255,10 @@ def update_feed_snapshots(db: Database, feed: list[dict[str, Any]], now: datetim
 
 def consume_loop(consumer: Consumer, sink: MessageSink, *, batch_size: int = 500,
                  poll_timeout_s: float = 0.5, stop: Callable[[ConsumeStats, int], bool],
-                 retry_sleep_s: float = 1.0) -> ConsumeStats:
-    """Poll -> write -> commit until `stop(total, empty_polls)` says so."""
-    total = ConsumeStats()
+                 retry_sleep_s: float = 1.0, total: ConsumeStats | None = None) -> ConsumeStats:
+    """Poll -> write -> commit until `stop(total, empty_polls)` says so. `total` carries the
+    figures across restarts of the loop (the sidecar's supervisor)."""
+    total = total if total is not None else ConsumeStats()
     empty_polls = 0
     while not stop(total, empty_polls):
         messages = consumer.consume(num_messages=batch_size, timeout=poll_timeout_s)
@@ -258,6 +269,7 @@ def consume_loop(consumer: Consumer, sink: MessageSink, *, batch_size: int = 500
                 good.append(msg)
             elif err.code() != KafkaError._PARTITION_EOF:
                 log.warning("kafka error: %s", err.str())
+                total.last_error, total.last_error_at = f"Kafka: {err.str()}", time.monotonic()
         if not good:
             empty_polls += 1
             continue
@@ -266,12 +278,15 @@ def consume_loop(consumer: Consumer, sink: MessageSink, *, batch_size: int = 500
             stats = sink.write(good)
         except PyMongoError as exc:
             total.write_failures += 1
+            total.last_error = f"MongoDB: {type(exc).__name__}: {exc}"[:500]
+            total.last_error_at = time.monotonic()
             log.warning("mongo write failed, not committing; will retry the batch: %s", exc)
             _rewind(consumer, good)
             time.sleep(retry_sleep_s)
             continue
-        consumer.commit(asynchronous=False)
-        total.add(stats)
+        consumer.commit(asynchronous=False)  # a KafkaException here ends the loop: the
+        total.add(stats)                     # supervisor reconnects (the batch is stored)
+        total.last_ok_at = time.monotonic()
     return total
 
 

@@ -41,7 +41,8 @@ with cols[0]:
               delta=f"ping {ping['latency_ms']} ms" if ping["ok"] else ping["error"],
               delta_color="off", delta_arrow="off")
 with cols[1]:
-    st.metric("Kafka consumer", {"ok": "reporting", "stale": "silent"}.get(level, "unknown"),
+    st.metric("Kafka consumer", {"ok": "reporting", "stale": "silent",
+                                     "reconnecting": "reconnecting"}.get(level, "unknown"),
               border=True, delta=note, delta_color="off", delta_arrow="off",
               help=f"{sentence} As reported by the consumer to consumer_status; the UI never "
                    "talks to Kafka.")

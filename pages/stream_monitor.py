@@ -39,7 +39,7 @@ def live_panel(city_id: str, tz_name: str, zone_names: dict[str, str]) -> None:
     level, sentence, _ = consumer_state(status, now)
     if level == "ok":
         st.success(sentence, icon=":material/check_circle:")
-    elif level == "stale":
+    elif level in ("stale", "reconnecting"):
         st.warning(sentence, icon=":material/warning:")
     else:
         st.info(sentence, icon=":material/info:")

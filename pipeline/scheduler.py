@@ -28,8 +28,9 @@ from core.runs import recorded_run
 from core.settings import Settings, get_settings
 from core.storage import apply_retention, ensure_indexes, get_db, load_catalog_into
 from core.vocabulary import CADENCE_MIN, SOURCE_KINDS, C
-from ingest.consumer import MessageSink, consume_loop, lag_by_topic
+from ingest.consumer import MessageSink, lag_by_topic
 from ingest.kafka_io import client_config, ensure_topics, make_consumer, make_producer
+from pipeline.consumer_supervisor import SupervisedConsumer
 from pipeline.cycle import (
     Services,
     backfill_city,
@@ -160,12 +161,10 @@ class Sidecar:
         self.scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone=UTC)
         self.stop_event = threading.Event()
         self.active: set[str] = set()
-        self.consumer = make_consumer(svc.settings)
         self.admin = AdminClient(client_config(svc.settings))
         self.training: dict[str, subprocess.Popen] = {}
 
     def start(self, cities: list[str]) -> None:
-        self.consumer.subscribe(list(_topics()))
         threading.Thread(target=self._consume_forever, name="consumer", daemon=True).start()
         self.scheduler.add_job(self.poll_city_requests, "interval", seconds=2, id="city_requests")
         self.scheduler.add_job(self.retention, "interval", minutes=60, id="retention",
@@ -250,31 +249,9 @@ class Sidecar:
     def _consume_forever(self) -> None:
         sink = MessageSink(self.svc.db, self.svc.catalog, self.svc.dlq_producer,
                            max_age=timedelta(days=self.svc.settings.citylive_raw_retention_days))
-        last_status = [datetime.now(UTC)]
-
-        def stop(total, _empty) -> bool:
-            now = datetime.now(UTC)
-            if now - last_status[0] > timedelta(seconds=15):
-                last_status[0] = now
-                self._write_consumer_status(total, now)
-            return self.stop_event.is_set()
-
-        try:
-            consume_loop(self.consumer, sink, stop=stop)
-        finally:
-            self.consumer.close()
-
-    def _write_consumer_status(self, total, now: datetime) -> None:
-        try:
-            lag = lag_by_topic(self.consumer, self.admin)
-        except Exception as exc:  # status is best effort; consumption goes on
-            log.warning("could not read consumer lag: %s", exc)
-            lag = {}
-        self.svc.db[C.CONSUMER_STATUS].replace_one(
-            {"_id": "consumer"},
-            {"_id": "consumer", "updated_at": now, "lag": lag, "consumed_total": total.consumed,
-             "stored_total": total.stored, "dlq_total": total.rejected,
-             "per_topic": dict(total.per_topic)}, upsert=True)
+        SupervisedConsumer(self.svc.db, sink, lambda: make_consumer(self.svc.settings),
+                           list(_topics()), self.stop_event,
+                           lag=lambda consumer: lag_by_topic(consumer, self.admin)).run()
 
     def shutdown(self) -> None:
         self.stop_event.set()

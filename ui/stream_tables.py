@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from core.vocabulary import DATA_TOPICS
-from ui.formatting import age_seconds, format_age, local_time
+from ui.formatting import age_seconds, format_age, local_time, md_escape
 
 
 def latest_messages(feed: pd.DataFrame, topic: str, limit: int, zone_names: dict[str, str],
@@ -93,4 +93,9 @@ def consumer_state(status: dict[str, Any] | None, now: datetime,
     when = f"last report {format_age(age)} ago"
     if age > stale_after.total_seconds():
         return "stale", f"Consumer silent: {when}. Is the sidecar running?", when
+    if status.get("state") == "reconnecting":
+        error = md_escape(str(status.get("last_error") or "unknown error"))[:300]
+        return ("reconnecting", f"Consumer reconnecting after an outage ({when}): {error}. "
+                "It resumes by itself; nothing is committed until messages are stored.",
+                f"reconnecting · {when}")
     return "ok", f"Consumer reporting: {when}.", when

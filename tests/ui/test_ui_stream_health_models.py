@@ -55,6 +55,14 @@ def test_latest_messages_newest_first_per_topic() -> None:
     assert rows["Zone"].tolist() == ["Harlem", "Harlem"]
 
 
+def test_consumer_state_says_reconnecting_with_the_error() -> None:
+    level, sentence, note = consumer_state({"updated_at": NOW - timedelta(seconds=5),
+                                            "state": "reconnecting",
+                                            "last_error": "Kafka: all brokers down"}, NOW)
+    assert level == "reconnecting" and "all brokers down" in sentence
+    assert note.startswith("reconnecting")
+
+
 def test_consumer_state_from_its_last_report() -> None:
     assert consumer_state(None, NOW)[0] == "unknown"
     assert consumer_state({"updated_at": NOW - timedelta(seconds=20)}, NOW)[0] == "ok"
