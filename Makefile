@@ -7,7 +7,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-test.txt | sha1sum | cut -
 VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 CITY ?= nyc
 
-.PHONY: run test services stop status venv browser lint bench faults train clean-data
+.PHONY: run test services build stop status venv browser lint bench faults train clean-data
 
 venv: $(VENV_STAMP)
 
@@ -24,6 +24,10 @@ browser:
 services: venv
 	@$(PY) infra/services.py start
 
+# binaries only: tests and benchmarks start private instances (never the ones `make run` uses)
+build: venv
+	@$(PY) infra/services.py build
+
 stop:
 	@$(PY) infra/services.py stop
 
@@ -33,7 +37,7 @@ status:
 run: services
 	@bash infra/run.sh $(CITY)
 
-test: services browser
+test: build browser
 	$(PY) -m pytest -q
 
 lint: venv
@@ -42,10 +46,10 @@ lint: venv
 train: services
 	$(PY) -m models.train --city $(CITY)
 
-bench: services
+bench: build
 	$(PY) -m bench.run_all
 
-faults: services browser
+faults: build browser
 	$(PY) -m pytest -q -m faults tests/faults
 
 clean-data: stop

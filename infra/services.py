@@ -1,6 +1,9 @@
 """Start, health-check and stop the local PostgreSQL, FerretDB and Kafka (the embedded default).
 
-    python infra/services.py start|stop|status
+    python infra/services.py start|stop|status|build
+
+`build` only installs and builds (PostgreSQL package, FerretDB binary, Kafka jars): the tests
+and benchmarks run private instances of their own (bench/private_services.py).
 
 MongoDB wire: FerretDB 1.24 with its PostgreSQL handler, on a PostgreSQL cluster of our own
 (infra/postgres.py: 127.0.0.1:5432, data in data/postgres). FERRETDB_POSTGRESQL_URL points
@@ -272,6 +275,12 @@ def main(argv: list[str]) -> int:
                 start_kafka()
             else:
                 say("KAFKA_BOOTSTRAP_SERVERS points elsewhere: not starting Kafka")
+        elif action == "build":
+            # what the private instances of tests and benchmarks need, nothing started
+            postgres.ensure_installed()
+            build_ferretdb()
+            fetch_kafka()
+            say("PostgreSQL installed, FerretDB built, Kafka jars resolved")
         elif action == "stop":
             stop_one("kafka")
             stop_one("ferretdb")
@@ -284,7 +293,7 @@ def main(argv: list[str]) -> int:
             say(f"PostgreSQL: {pg}; FerretDB: {'up' if mongo_ping() else 'down'}; "
                 f"Kafka: {'up' if kafka_ready() else 'down'}")
         else:
-            say(f"unknown action {action!r}; use start, stop or status")
+            say(f"unknown action {action!r}; use start, stop, status or build")
             return 2
     except (ServiceError, postgres.PostgresError) as exc:
         say(f"ERROR: {exc}")

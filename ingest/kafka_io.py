@@ -132,9 +132,14 @@ def produce_json(producer: Producer, topic: str, key: str, value: dict[str, Any]
     producer.poll(0)
 
 
-def make_consumer(settings: Settings, group_id: str | None = None) -> Consumer:
+def make_consumer(settings: Settings, group_id: str | None = None,
+                  on_error: Callable[[KafkaError], None] | None = None) -> Consumer:
+    """A manual-commit consumer; `on_error` receives client-level errors (a broker that went
+    away, all brokers down), which librdkafka reports apart from the messages."""
+    extra: dict[str, Any] = {"error_cb": on_error} if on_error is not None else {}
     return Consumer({
         **client_config(settings),
+        **extra,
         "group.id": group_id or settings.kafka_consumer_group,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",

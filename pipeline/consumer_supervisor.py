@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
@@ -41,18 +41,21 @@ def status_doc(total: ConsumeStats, state: str, last_error: str | None, restarts
                lag: dict[str, int], now: datetime) -> dict[str, Any]:
     return {"_id": "consumer", "updated_at": now, "state": state, "last_error": last_error,
             "restarts": restarts, "lag": lag, "consumed_total": total.consumed,
-            "stored_total": total.stored, "dlq_total": total.rejected,
+            "stored_total": total.stored, "duplicates_total": total.duplicates,
+            "dlq_total": total.rejected,
             "write_failures": total.write_failures, "per_topic": dict(total.per_topic)}
 
 
 class SupervisedConsumer:
-    def __init__(self, db: Database, sink: MessageSink, make_consumer: Callable[[], Consumer],
+    def __init__(self, db: Database, sink: MessageSink,
+                 make_consumer: Callable[[Callable[[KafkaError], None]], Consumer],
                  topics: list[str], stop_event: threading.Event,
                  lag: Callable[[Consumer], dict[str, int]] = lambda _c: {},
-                 status_every_s: float = STATUS_EVERY_S) -> None:
+                 status_every_s: float = STATUS_EVERY_S, batch_size: int = 500) -> None:
         self.db, self.sink, self.make_consumer = db, sink, make_consumer
         self.topics, self.stop_event, self.lag = topics, stop_event, lag
         self.status_every_s = status_every_s
+        self.batch_size = batch_size
         self.total = ConsumeStats()
         self.restarts = 0
         self.last_error: str | None = None
@@ -64,10 +67,11 @@ class SupervisedConsumer:
         while not self.stop_event.is_set():
             consumer = None
             try:
-                consumer = self.make_consumer()
+                consumer = self.make_consumer(self.kafka_error)
                 consumer.subscribe(self.topics)
-                consume_loop(consumer, self.sink, total=self.total,
+                consume_loop(consumer, self.sink, total=self.total, batch_size=self.batch_size,
                              stop=lambda _total, _e, c=consumer: self._tick(c))
+                self.write_status(None, "stopped")  # a clean shutdown leaves its totals
                 return
             except Exception as exc:  # noqa: BLE001 - supervised: recorded, then restarted
                 self.restarts += 1
@@ -82,6 +86,14 @@ class SupervisedConsumer:
                         consumer.close()
                     except Exception as exc:  # noqa: BLE001 - a dead broker may refuse a close
                         log.info("closing the consumer failed: %s", exc)
+
+    def kafka_error(self, err: KafkaError) -> None:
+        """librdkafka's client-level errors (broker down, all brokers down): the consumer keeps
+        reconnecting on its own; the status says so meanwhile."""
+        self.problem(f"Kafka: {err.str()}")
+
+    def problem(self, error: str) -> None:
+        self.total.last_error, self.total.last_error_at = error[:500], time.monotonic()
 
     def state(self) -> tuple[str, str | None]:
         """`reconnecting` while the newest problem is recent and nothing was stored since."""
@@ -103,8 +115,10 @@ class SupervisedConsumer:
         if consumer is not None and state == "running":
             try:
                 lag = self.lag(consumer)
-            except Exception as exc:  # noqa: BLE001 - lag is informative only
+            except Exception as exc:  # noqa: BLE001 - no lag: the broker is unreachable
                 log.info("could not read consumer lag: %s", exc)
+                self.problem(f"Kafka: {exc}")
+                state, error = self.state()
         doc = status_doc(self.total, state, error if state == "running" else
                          (error or self.last_error), self.restarts, lag, datetime.now(UTC))
         try:

@@ -163,9 +163,12 @@ class Sidecar:
         self.active: set[str] = set()
         self.admin = AdminClient(client_config(svc.settings))
         self.training: dict[str, subprocess.Popen] = {}
+        self.consumer_thread: threading.Thread | None = None
 
     def start(self, cities: list[str]) -> None:
-        threading.Thread(target=self._consume_forever, name="consumer", daemon=True).start()
+        self.consumer_thread = threading.Thread(target=self._consume_forever, name="consumer",
+                                                daemon=True)
+        self.consumer_thread.start()
         self.scheduler.add_job(self.poll_city_requests, "interval", seconds=2, id="city_requests")
         self.scheduler.add_job(self.retention, "interval", minutes=60, id="retention",
                                next_run_time=datetime.now(UTC) + timedelta(minutes=5))
@@ -249,14 +252,18 @@ class Sidecar:
     def _consume_forever(self) -> None:
         sink = MessageSink(self.svc.db, self.svc.catalog, self.svc.dlq_producer,
                            max_age=timedelta(days=self.svc.settings.citylive_raw_retention_days))
-        SupervisedConsumer(self.svc.db, sink, lambda: make_consumer(self.svc.settings),
+        SupervisedConsumer(self.svc.db, sink,
+                           lambda on_error: make_consumer(self.svc.settings, on_error=on_error),
                            list(_topics()), self.stop_event,
-                           lag=lambda consumer: lag_by_topic(consumer, self.admin)).run()
+                           lag=lambda consumer: lag_by_topic(consumer, self.admin),
+                           batch_size=self.svc.settings.kafka_consumer_batch).run()
 
     def shutdown(self) -> None:
         self.stop_event.set()
         self.scheduler.shutdown(wait=False)
         self.svc.producer.flush(5)
+        if self.consumer_thread is not None:  # its last batch and final status
+            self.consumer_thread.join(20)
 
 
 def main(argv: list[str] | None = None) -> int:

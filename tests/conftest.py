@@ -1,33 +1,86 @@
-"""Shared fixtures. Integration tests use the REAL local FerretDB and Kafka that `make test`
-starts (infra/services.py); each test gets its own database and consumer group."""
+"""Shared fixtures. Integration tests run on PRIVATE PostgreSQL + FerretDB + Kafka instances
+that the test session starts itself (bench/private_services.py: the binaries and settings of
+`make services`, on free ports, data in a temp folder), never on the services `make run` uses:
+nothing the suite does can reach what the app shows. Each test gets its own database and
+consumer group on them. `app_data_guard` checks, at the end of the session, that the app's own
+server gained no database and its Kafka no consumer group or message because of the tests.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+APP_ENV = ("MONGO_URI", "KAFKA_BOOTSTRAP_SERVERS")
 
 
-def _services_up() -> bool:
-    sys.path.insert(0, str(ROOT / "infra"))
-    import services  # infra/services.py
+def _app_view() -> dict[str, Any]:
+    """What the app's own services hold that a test could change: database names, consumer
+    groups and the end offsets of the app's topics (best effort: a service that does not answer
+    is left out)."""
+    from core.settings import Settings
 
-    return services.mongo_ping() and services.kafka_ready()
+    settings = Settings()  # the app's configuration: environment and .env, as `make run` reads
+    view: dict[str, Any] = {}
+    try:
+        from pymongo import MongoClient
+
+        client = MongoClient(settings.mongo_uri.get_secret_value(), serverSelectionTimeoutMS=800)
+        view["databases"] = set(client.list_database_names())
+        client.close()
+    except Exception:  # noqa: BLE001 - the app's server is not running: nothing to guard
+        pass
+    try:
+        from confluent_kafka.admin import AdminClient
+
+        from core.vocabulary import ALL_TOPICS
+        from ingest.kafka_io import client_config
+
+        admin = AdminClient({**client_config(settings), "socket.timeout.ms": 1500})
+        topics = admin.list_topics(timeout=2).topics
+        view["groups"] = {g.group_id for g in admin.list_consumer_groups(
+            request_timeout=3).result().valid}
+        view["topics"] = sorted(t for t in ALL_TOPICS if t in topics)
+    except Exception:  # noqa: BLE001 - the app's Kafka is not running: nothing to guard
+        pass
+    return view
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_data_guard() -> Iterator[None]:
+    before = _app_view()
+    yield
+    after = _app_view()
+    new_dbs = after.get("databases", set()) - before.get("databases", set())
+    new_groups = {g for g in after.get("groups", set()) - before.get("groups", set())
+                  if g.startswith(("test-", "faults-", "bench-"))}
+    assert not new_dbs, f"the tests created databases on the app's server: {new_dbs}"
+    assert not new_groups, f"the tests created consumer groups on the app's Kafka: {new_groups}"
 
 
 @pytest.fixture(scope="session")
-def local_services() -> None:
-    """Make sure FerretDB and Kafka answer; start them (idempotent) when they do not."""
-    if not _services_up():
-        proc = subprocess.run([sys.executable, str(ROOT / "infra" / "services.py"), "start"],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+def local_services() -> Iterator[Any]:
+    """The session's private services; the environment points every process at them."""
+    from bench.private_services import PrivateServices
+
+    services = PrivateServices(prefix="citylive-tests-").start()
+    saved = {k: os.environ.get(k) for k in APP_ENV}
+    os.environ.update(services.env())
+    try:
+        yield services
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        services.close()
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
-"""Small tools shared by the fault tests: produce, count commits, run a consumer process."""
+"""Small tools shared by the fault tests: produce, count commits, run the real sidecar."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,31 +67,33 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-class ConsumerProcess:
-    """tests/faults/consumer_proc.py in its own session: SIGKILL it, restart it, read stats."""
+class SidecarProcess:
+    """The real long-running sidecar (`python -m pipeline.scheduler`) in its own process
+    session, on the fault services: SIGKILL it, restart it, read what it reports.
 
-    def __init__(self, settings: Settings, workdir: Path, batch_size: int = 500) -> None:
+    With no cities (the default) it runs its supervised Kafka consumer, the city-request poll
+    and retention, which is what the consumer fault tests exercise.
+    """
+
+    def __init__(self, settings: Settings, workdir: Path, cities: str = "",
+                 **extra: str) -> None:
         self.settings = settings
         self.workdir = workdir
-        self.batch_size = batch_size
+        self.env = process_env(settings, CITYLIVE_CITIES=cities,
+                               CITYLIVE_ARTIFACTS_DIR=str(workdir / "artifacts"), **extra)
         self.proc: subprocess.Popen | None = None
         self.runs = 0
 
     @property
-    def stats_path(self) -> Path:
-        return self.workdir / f"consumer-{self.runs}.json"
-
-    @property
     def log_path(self) -> Path:
-        return self.workdir / f"consumer-{self.runs}.log"
+        return self.workdir / f"sidecar-{self.runs}.log"
 
     def start(self) -> None:
         self.runs += 1
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.faults.consumer_proc", str(self.stats_path),
-                 str(self.batch_size)], cwd=ROOT, env=process_env(self.settings),
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.scheduler"], cwd=ROOT,
+                                         env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -100,11 +102,11 @@ class ConsumerProcess:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
 
-    def stop(self) -> dict[str, Any]:
-        """SIGTERM, wait, and return the totals it wrote."""
+    def stop(self, db: Any) -> dict[str, Any]:
+        """SIGTERM, wait, and return the consumer's final consumer_status document."""
         os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(30)
-        return json.loads(self.stats_path.read_text())
+        self.proc.wait(60)
+        return consumer_status(db) or {}
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
@@ -113,3 +115,28 @@ class ConsumerProcess:
         if self.alive():
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+
+
+def consumer_status(db: Any) -> dict[str, Any] | None:
+    from core.vocabulary import C
+
+    return db[C.CONSUMER_STATUS].find_one({"_id": "consumer"})
+
+
+def recent_weather_records(city: Any, n: int, now: datetime) -> list[dict[str, Any]]:
+    """n distinct weather records spread over the last 6 days (inside the raw retention window
+    the sidecar's consumer accepts), zone after zone."""
+    zones = city.zones
+    steps = -(-n // len(zones))
+    step = timedelta(days=5) / steps
+    start = now - timedelta(days=6)
+    out = []
+    for i in range(n):
+        k, z = divmod(i, len(zones))
+        observed = (start + k * step).replace(second=0, microsecond=0)
+        out.append({"schema_version": 1, "source": "simulated", "city_id": city.city_id,
+                    "zone_id": zones[z].zone_id, "observed_at": observed,
+                    "ingested_at": observed + timedelta(minutes=1),
+                    "temperature_c": 10.0 + (i % 17), "relative_humidity_pct": 55.0,
+                    "wind_speed_kmh": 9.5, "precipitation_mm": 0.0})
+    return out

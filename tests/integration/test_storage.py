@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +11,6 @@ from core.storage import apply_retention, insert_new, replace_one
 from core.vocabulary import C
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 29, 12, 30, tzinfo=UTC)
 
 
@@ -54,19 +50,14 @@ def test_retention_deletes_expired_buckets_only_and_remembers_where_it_stopped(d
     assert apply_retention(db, NOW + timedelta(days=2), raw_days=7)[C.RAW_WEATHER] == 1
 
 
-def test_equality_filters_are_served_by_an_index_in_postgresql(db) -> None:
+def test_equality_filters_are_served_by_an_index_in_postgresql(db, local_services) -> None:
     """The companion GIN index (infra/postgres/citylive.sql) exists for _id and for every
     indexed field, so FerretDB's pushed-down equality never scans the table."""
     from core.storage import ensure_indexes
 
     ensure_indexes(db)
     insert_new(db, C.RAW_WEATHER, [_weather(1)])
-    sys.path.insert(0, str(ROOT / "infra"))
-    import services  # infra/services.py
-
-    cluster = services.local_postgres()
-    if not cluster.ready():
-        pytest.skip("FerretDB does not run on the local PostgreSQL (FERRETDB_POSTGRESQL_URL)")
+    cluster = local_services.pg.cluster  # the session's private PostgreSQL under FerretDB
     rows = cluster.psql("-At", "-c", (
         "SELECT indexdef FROM pg_indexes WHERE schemaname = '" + db.name + "' "
         "AND indexdef LIKE '%USING gin%'"), database="ferretdb").splitlines()
@@ -82,8 +73,10 @@ def test_equality_filters_are_served_by_an_index_in_postgresql(db) -> None:
     assert "Index" in explain and "Seq Scan" not in explain, explain
 
 
-def test_services_status_reports_all_three() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "infra" / "services.py"), "status"],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0
-    assert "PostgreSQL: up" in proc.stdout and "FerretDB: up" in proc.stdout, proc.stdout
+def test_the_suite_runs_on_private_services_not_the_apps(test_env, local_services) -> None:
+    """Nothing a test writes can reach what `make run` shows: the session's MongoDB and Kafka
+    are private instances on their own ports (tests/conftest.py)."""
+    from core.settings import DEFAULT_KAFKA, DEFAULT_MONGO_URI
+
+    assert test_env.mongo_uri.get_secret_value() == local_services.ferret.uri != DEFAULT_MONGO_URI
+    assert test_env.kafka_bootstrap_servers == local_services.kafka.bootstrap != DEFAULT_KAFKA

@@ -1,5 +1,6 @@
-"""Fixtures for the UI tests: a dedicated MongoDB database on the real local server, seeded with
-hand-built read-model documents, pointed at through MONGO_DB, dropped afterwards.
+"""Fixtures for the UI tests: a dedicated database on the test session's private FerretDB
+(tests/conftest.py `local_services`), seeded with read-model documents, pointed at through
+MONGO_DB, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pymongo.errors import PyMongoError
 from core.settings import get_settings
 from tests.ui.seed_docs import seed_catalog, seed_city, seed_shared
 from tests.ui.ui_env import (
-    MONGO_URI,
     TEST_DB,
     Seeded,
     clear_streamlit_caches,
@@ -24,18 +24,19 @@ from tests.ui.ui_env import (
 
 
 @pytest.fixture(scope="module")
-def seeded_db() -> Iterator[Seeded]:
+def seeded_db(local_services) -> Iterator[Seeded]:
     """nyc seeded with every read model (3 days of history); chicago in the catalog only.
 
     Module scope: MONGO_DB is restored when the module's tests are done, so other test
     packages never see the test database.
     """
-    client = MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=3000)
+    uri = local_services.ferret.uri
+    client = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000)
     try:
         client.admin.command("ping")
     except PyMongoError as exc:
-        pytest.fail(f"the UI integration tests need MongoDB at {MONGO_URI} (`make services`): "
-                    f"{exc}")
+        pytest.fail(f"the UI integration tests need the private FerretDB at {uri}: {exc}")
+    get_settings.cache_clear()  # MONGO_URI now names the private server
     previous = os.environ.get("MONGO_DB")
     client.drop_database(TEST_DB)
     db = client[TEST_DB]

@@ -14,7 +14,6 @@ from core.settings import get_settings
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
 TEST_DB = "citylive_test_ui"
-MONGO_URI = "mongodb://127.0.0.1:27017/"
 
 
 @dataclass

@@ -74,7 +74,7 @@ def test_a_failed_commit_restarts_the_consumer_and_reports_reconnecting() -> Non
         return real_replace(query, doc, upsert=upsert)
 
     db[C.CONSUMER_STATUS].replace_one = record
-    sup = SupervisedConsumer(db, MessageSink(db, {}), lambda: next(consumers),
+    sup = SupervisedConsumer(db, MessageSink(db, {}), lambda _on_error: next(consumers),
                              [Topic.WEATHER], stop, status_every_s=0.0)
     sup.stop_event.wait = lambda _s: None  # no real sleeping in a unit test
     runner = threading.Thread(target=sup.run)
@@ -85,7 +85,9 @@ def test_a_failed_commit_restarts_the_consumer_and_reports_reconnecting() -> Non
     assert sup.restarts == 1
     reconnecting = [s for s in statuses if s["state"] == "reconnecting"]
     assert reconnecting and "broker transport failure" in reconnecting[0]["last_error"]
-    assert statuses[-1]["state"] == "running" and statuses[-1]["restarts"] == 1
+    running = [s for s in statuses if s["state"] == "running"]
+    assert running and running[-1]["restarts"] == 1 and running[-1]["last_error"] is None
+    assert statuses[-1]["state"] == "stopped"  # a clean shutdown leaves its totals
     # the uncommitted batch is delivered again and counted once, when it is committed
     assert statuses[-1]["dlq_total"] == 1
 
@@ -97,7 +99,7 @@ def test_an_unwritable_status_is_skipped_not_fatal() -> None:
         raise ServerSelectionTimeoutError("mongo down")
 
     db[C.CONSUMER_STATUS].replace_one = down
-    sup = SupervisedConsumer(db, MessageSink(db, {}), lambda: None, [], stop)
+    sup = SupervisedConsumer(db, MessageSink(db, {}), lambda _e: None, [], stop)
     sup.write_status(None, "reconnecting", "x")  # must not raise
     sup.write_status(None, "reconnecting", "x")
 
@@ -107,7 +109,7 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 
 def test_state_is_reconnecting_only_while_the_problem_is_recent() -> None:
-    sup = SupervisedConsumer(FakeDb(), MessageSink(FakeDb(), {}), lambda: None, [],
+    sup = SupervisedConsumer(FakeDb(), MessageSink(FakeDb(), {}), lambda _e: None, [],
                              threading.Event())
     assert sup.state() == ("running", None)
     sup.total.last_error, sup.total.last_error_at = "Kafka: all brokers down", time.monotonic()
