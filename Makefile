@@ -37,8 +37,10 @@ status:
 run: services
 	@bash infra/run.sh $(CITY)
 
+# the whole suite: unit, integration, UI, browser, then the slow fault tests (outages, kills)
 test: build browser
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "faults and slow" tests/faults
 
 lint: venv
 	$(PY) -m ruff check .
