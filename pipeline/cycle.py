@@ -46,16 +46,24 @@ class Services:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def get_watermark(db: Database, city_id: str, kind: str) -> datetime | None:
-    doc = db[C.WATERMARKS].find_one({"_id": make_id(city_id, kind)})
+def watermark_id(city_id: str, kind: str, provider: str) -> str:
+    """One watermark per city, kind AND provider: another provider's (the simulator's is about
+    now) would filter out every real row this one has not read yet."""
+    return make_id(city_id, kind, provider)
+
+
+def get_watermark(db: Database, city_id: str, kind: str, provider: str) -> datetime | None:
+    doc = db[C.WATERMARKS].find_one({"_id": watermark_id(city_id, kind, provider)})
     return doc["watermark"] if doc else None
 
 
-def set_watermark(db: Database, city_id: str, kind: str, watermark: datetime) -> None:
-    current = get_watermark(db, city_id, kind)
+def set_watermark(db: Database, city_id: str, kind: str, provider: str,
+                  watermark: datetime) -> None:
+    current = get_watermark(db, city_id, kind, provider)
     if current is None or watermark > current:  # watermarks only move forward
-        replace_one(db, C.WATERMARKS, {"_id": make_id(city_id, kind), "city_id": city_id,
-                                       "kind": kind, "watermark": watermark})
+        replace_one(db, C.WATERMARKS, {"_id": watermark_id(city_id, kind, provider),
+                                       "city_id": city_id, "kind": kind, "provider": provider,
+                                       "watermark": watermark})
 
 
 def ingest_kind(svc: Services, city: City, kind: str, now: datetime) -> bool:
@@ -63,7 +71,7 @@ def ingest_kind(svc: Services, city: City, kind: str, now: datetime) -> bool:
     source = source_for(kind, city, svc.settings)
     start = floor_hour(now).to_pydatetime() - LIVE_WINDOW
     ctx = FetchContext(city=city, settings=svc.settings, start=start, end=now, ingested_at=now,
-                       watermark=get_watermark(svc.db, city.city_id, kind))
+                       watermark=get_watermark(svc.db, city.city_id, kind, source.provider))
     counter = RequestCounter()
     with recorded_run(svc.db, "ingest", city.city_id, kind, source.provider) as run:
         try:
@@ -72,7 +80,7 @@ def ingest_kind(svc: Services, city: City, kind: str, now: datetime) -> bool:
             run.update(requests=counter.requests, attempts=counter.attempts)
         run.update(records=result.records, rejects=result.rejects)
         if result.watermark is not None:
-            set_watermark(svc.db, city.city_id, kind, result.watermark)
+            set_watermark(svc.db, city.city_id, kind, source.provider, result.watermark)
     return run["ok"]
 
 
@@ -168,7 +176,7 @@ def backfill_city(svc: Services, city: City, now: datetime, days: int) -> dict[s
             insert_new(svc.db, C.DLQ, dead)
             run.update(records=len(docs), rejects=len(dead))
             if parsed.watermark is not None:
-                set_watermark(svc.db, city.city_id, kind, parsed.watermark)
+                set_watermark(svc.db, city.city_id, kind, source.provider, parsed.watermark)
             summary["records"][kind] = len(docs)
         if not run["ok"]:
             summary["failed"][kind] = run["error"]

@@ -1,8 +1,10 @@
 """The simulator behind the Source interface: one 'request' per city per cycle, no network.
 
 fetch() generates the city's records for the window (counted as one provider call, as a live
-multi-location provider would be); parse() checks their shape and, for incidents, applies the
-watermark like the live incremental source does.
+multi-location provider would be); parse() checks their shape and, for incidents, keeps only
+those created after the watermark. That watermark is the simulator's own (watermarks are per
+city, kind and provider, pipeline.cycle), so it never hides a live provider's rows; and the
+simulator publishes nothing late, so unlike Socrata it needs no lookback.
 """
 
 from __future__ import annotations

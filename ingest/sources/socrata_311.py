@@ -1,19 +1,36 @@
-"""Socrata 311 service requests (NYC, Chicago, SF), incremental by created date.
+"""Socrata 311 service requests (NYC, Chicago, SF), incremental by created date with a lookback.
 
 Every Socrata value is a string and missing fields are omitted. Timestamps are *floating*
 (city-local wall time without offset). Each dataset names its columns differently, so the
-column map is data (DATASETS). The watermark filter is inclusive (>=): several requests share a
-created second, and one published after our last fetch at that very second would be lost by >;
-the repeats are harmless because raw_311 ids are deterministic (city|incident_id).
+column map is data (DATASETS).
+
+Rows are published late: NYC refreshes its set once a day, with rows created hours before they
+appear. So each fetch re-reads LOOKBACK before the watermark (the newest created date seen),
+inclusively (>=); raw_311 ids are deterministic (city|incident_id|source) and a duplicate
+insert is ignored, so a re-read row costs only its share of the request. A first fetch (no
+watermark yet: a new city, or one just switched from the simulator, whose watermark is its own)
+looks back LOOKBACK from now too; a window reaching further back (a backfill's) is kept.
+
+Rows come newest first (created date, then id, descending): the page cap (MAX_PAGES) can then
+only cut the oldest end of the lookback, rows earlier cycles already read, never the new ones.
+In ascending order a lookback holding more rows than the cap would be re-read every cycle and
+the new rows never reached. Offset paging stays safe while rows arrive: a row inserted above
+the current offset shifts the rest down, so a row may be read twice, never skipped.
+
+Not `:updated_at`: it is a hidden system field (`$select=:*,*`), a daily bulk refresh may stamp
+many rows (months-old requests whose status changed among them) with one :updated_at, and with
+an inclusive filter more rows at one instant than the cap holds would pin the fetch there. The
+created date is a column every dataset has and every row keeps.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,9 +43,14 @@ from ingest.http import RequestCounter, get_json
 from ingest.schema import MAX_TEXT
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 
+log = logging.getLogger(__name__)
+
 PROVIDER = "socrata"
 PAGE_SIZE = 1000
-MAX_PAGES = 20  # a longer backlog resumes next cycle from the watermark (rows come in order)
+MAX_PAGES = 20  # newest first: the cap cuts the oldest end of the lookback, never new rows
+# NYC publishes its 311 rows in a daily refresh, created hours (up to a day) before they
+# appear: re-read two days below the watermark so such late rows are still stored.
+LOOKBACK = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -67,17 +89,17 @@ class Socrata311(Source):
         self._sleep = sleep
 
     def fetch(self, ctx: FetchContext, http: httpx.Client, counter: RequestCounter) -> Any:
-        """All rows created at or after the watermark (or ctx.start), page by page."""
+        """Rows created since `since(ctx)`, newest first, page by page."""
         fields = dataset_fields(ctx)
         base = getattr(ctx.settings, str(ctx.city.socrata_base_url_setting))
         url = f"{base}/resource/{ctx.city.socrata_311_dataset}.json"
         token = ctx.settings.socrata_app_token
         headers = {"X-App-Token": token.get_secret_value()} if token else None
-        since = to_floating(ctx.watermark or ctx.start, ctx.city.timezone)
+        lower = to_floating(since(ctx), ctx.city.timezone)
         rows: list[Any] = []
         for page_no in range(MAX_PAGES):
-            params = {"$where": f"{fields.created} >= '{since}'",
-                      "$order": f"{fields.created},{fields.incident_id}",
+            params = {"$where": f"{fields.created} >= '{lower}'",
+                      "$order": f"{fields.created} DESC,{fields.incident_id} DESC",
                       "$limit": self._page_size, "$offset": page_no * self._page_size}
             page = page_list(get_json(
                 http, PROVIDER, url, params, headers=headers, counter=counter,
@@ -86,9 +108,14 @@ class Socrata311(Source):
             rows.extend(page)
             if len(page) < self._page_size:
                 break
+        else:
+            log.warning("%s 311: %d pages since %s; the oldest rows of the lookback were left",
+                        ctx.city.city_id, MAX_PAGES, lower)
         return rows
 
     def parse(self, raw: Any, ctx: FetchContext) -> ParseResult:
+        """Every row, those older than the watermark too (published late); the watermark is the
+        newest created date seen, rejected rows included, and never moves back."""
         fields = dataset_fields(ctx)
         result = ParseResult(watermark=ctx.watermark)
         for row in page_list(raw):
@@ -101,6 +128,15 @@ class Socrata311(Source):
                 continue
             result.add(Topic.INCIDENTS, record, row)
         return result
+
+
+def since(ctx: FetchContext) -> datetime:
+    """Lower bound of the created-date filter: LOOKBACK below the watermark (below now when
+    there is none), never later than ctx.start (a backfill's window, or a row stamped in the
+    future), never earlier than raw retention (the consumer would reject those rows)."""
+    anchor = ctx.watermark or ctx.end
+    oldest = ctx.end - timedelta(days=ctx.settings.citylive_raw_retention_days)
+    return min(max(anchor - LOOKBACK, oldest), ctx.start)
 
 
 def dataset_fields(ctx: FetchContext) -> DatasetFields:

@@ -51,7 +51,7 @@ def test_once_nyc_live_with_replayed_providers(test_env, db):
     incidents = list(db[C.RAW_311].find({"city_id": "nyc", "source": "socrata"}))
     assert incidents
     assert all(city.zone(d["zone_id"]) for d in incidents)
-    watermark = db[C.WATERMARKS].find_one({"_id": "nyc|incidents"})
+    watermark = db[C.WATERMARKS].find_one({"_id": "nyc|incidents|socrata"})
     # the watermark is the newest created date seen, rejected rows included (never refetched)
     assert watermark["watermark"] >= max(d["created_at"] for d in incidents)
     rejected = list(db[C.DLQ].find({"topic": "incident_text", "stage": "producer"}))

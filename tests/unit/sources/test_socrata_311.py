@@ -1,8 +1,10 @@
-"""Socrata 311: paging and watermark, per-dataset columns, both location formats, rejects."""
+"""Socrata 311: paging, watermark and lookback, per-dataset columns, both location formats,
+rejects."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -11,13 +13,22 @@ from core.catalog import Bounds, City, Zone
 from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter
 from ingest.sources.base import FetchContext
-from ingest.sources.socrata_311 import Socrata311, coordinates, from_floating, to_floating
+from ingest.sources.socrata_311 import (
+    LOOKBACK,
+    MAX_PAGES,
+    Socrata311,
+    coordinates,
+    from_floating,
+    since,
+    to_floating,
+)
 from tests.replay_server import (
     ReplayServer,
     load_fixture,
     replay_server_fixture,  # noqa: F401 (the replay_server fixture)
     settings_for,
 )
+from tests.unit.sources.fake_socrata import FakeSocrata, nyc_row
 
 NYC_PATH = "/resource/erm2-nwe9.json"
 WATERMARK = datetime(2026, 11, 28, 14, tzinfo=UTC)  # 09:00 in New York (EST)
@@ -77,24 +88,80 @@ def test_pages_until_a_short_page_and_nothing_is_lost_past_page_one(
 
     sent = replay_server.requests
     assert [r.param("$offset") for r in sent] == ["0", "3"] and counter.requests == 2
-    assert sent[0].param("$where") == "created_date >= '2026-11-28T09:00:00.000'"
-    assert sent[0].param("$order") == "created_date,unique_key"
+    assert sent[0].param("$order") == "created_date DESC,unique_key DESC"
     assert sent[0].param("$limit") == "3"
     assert sent[0].headers["x-app-token"] == TOKEN
     assert set(by_id(result.records)) == {"63418201", "63418202", "63418204"}  # 04: page 2
     assert result.watermark == datetime(2026, 11, 28, 14, 11, 7, tzinfo=UTC)  # 09:11:07 EST
 
 
-def test_without_a_watermark_the_window_start_is_the_lower_bound(
+def test_without_a_watermark_the_first_fetch_looks_back_48_h_from_now(
         replay_server: ReplayServer) -> None:
+    """A new city, or one switched from the simulator: the rows of the last two days."""
     replay_server.add(NYC_PATH, json_body=[])
     with httpx.Client() as http:
         result = Socrata311().collect(make_ctx(base_url=replay_server.base_url, watermark=None),
                                       http, RequestCounter())
     sent = replay_server.requests[0]
-    assert sent.param("$where") == "created_date >= '2026-11-28T08:00:00.000'"  # 13:00Z
+    assert sent.param("$where") == "created_date >= '2026-11-26T10:00:00.000'"  # NOW - 48 h
     assert "x-app-token" not in sent.headers
     assert result.records == [] and result.watermark is None
+
+
+def test_the_lower_bound_is_the_watermark_minus_the_48_h_lookback(
+        replay_server: ReplayServer) -> None:
+    """NYC publishes rows created hours before they appear: each fetch re-reads two days."""
+    replay_server.add(NYC_PATH, json_body=[])
+    with httpx.Client() as http:
+        Socrata311().fetch(make_ctx(base_url=replay_server.base_url), http, RequestCounter())
+    # watermark 2026-11-28T14:00Z = 09:00 EST; two days earlier, in New York wall time
+    assert replay_server.requests[0].param("$where") == (
+        "created_date >= '2026-11-26T09:00:00.000'")
+
+
+def test_the_lookback_keeps_a_longer_window_and_stays_within_raw_retention() -> None:
+    ctx = make_ctx()
+    assert since(ctx) == WATERMARK - LOOKBACK
+    # a backfill's window reaches further back than the lookback: it is kept
+    backfill = replace(make_ctx(watermark=None), start=NOW - timedelta(days=90))
+    assert since(backfill) == NOW - timedelta(days=90)
+    # a row stamped in the future (a provider clock) never moves the fetch past the window
+    assert since(make_ctx(watermark=NOW + timedelta(days=30))) == ctx.start
+    # after a long outage: nothing older than the consumer would keep
+    retention = timedelta(days=ctx.settings.citylive_raw_retention_days)
+    assert since(make_ctx(watermark=NOW - timedelta(days=30))) == NOW - retention
+
+
+def test_a_late_published_row_is_read_and_kept_without_moving_the_watermark_back() -> None:
+    """A row created 6 h before the watermark but published after the last fetch is stored;
+    the watermark stays the newest created date seen."""
+    late = nyc_row("70000001", WATERMARK - timedelta(hours=6))
+    newer = nyc_row("70000002", WATERMARK + timedelta(minutes=10))
+    too_old = nyc_row("70000003", WATERMARK - LOOKBACK - timedelta(hours=1))
+    socrata = FakeSocrata([too_old, late, newer])
+    with socrata.client() as http:
+        result = Socrata311().collect(make_ctx(), http, RequestCounter())
+    assert set(by_id(result.records)) == {"70000001", "70000002"}
+    assert by_id(result.records)["70000001"]["created_at"] == WATERMARK - timedelta(hours=6)
+    assert result.watermark == WATERMARK + timedelta(minutes=10)
+
+    socrata.rows = [late]  # only a late row this time: the watermark does not move back
+    with socrata.client() as http:
+        result = Socrata311().collect(make_ctx(), http, RequestCounter())
+    assert list(by_id(result.records)) == ["70000001"] and result.watermark == WATERMARK
+
+
+def test_the_newest_rows_are_reached_when_the_lookback_holds_more_than_the_page_cap() -> None:
+    """Newest first: the page cap cuts the oldest end of the lookback, never the new rows."""
+    old = [nyc_row(f"6000{i:04d}", WATERMARK - timedelta(hours=40) + timedelta(minutes=i))
+           for i in range(MAX_PAGES + 5)]
+    newest = nyc_row("70000009", WATERMARK + timedelta(minutes=3))
+    socrata = FakeSocrata([*old, newest])
+    with socrata.client() as http:
+        result = Socrata311(page_size=1).collect(make_ctx(), http, RequestCounter())
+    assert len(socrata.requests) == MAX_PAGES
+    assert "70000009" in by_id(result.records)
+    assert result.watermark == WATERMARK + timedelta(minutes=3)
 
 
 def test_no_rows_keeps_the_previous_watermark() -> None:
@@ -159,8 +226,8 @@ def test_chicago_fetch_uses_its_own_base_url_and_order(replay_server: ReplayServ
         Socrata311().fetch(make_ctx(CHICAGO, base_url=replay_server.base_url), http,
                            RequestCounter())
     sent = replay_server.requests[0]
-    assert sent.param("$order") == "created_date,sr_number"
-    assert sent.param("$where") == "created_date >= '2026-11-28T08:00:00.000'"  # CST
+    assert sent.param("$order") == "created_date DESC,sr_number DESC"
+    assert sent.param("$where") == "created_date >= '2026-11-26T08:00:00.000'"  # CST, -48 h
 
 
 def test_malformed_query_error_shape(replay_server: ReplayServer) -> None:
