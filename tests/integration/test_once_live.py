@@ -33,7 +33,10 @@ def test_once_nyc_live_with_replayed_providers(test_env, db):
         env = dict(os.environ, MONGO_DB=test_env.mongo_db,
                    KAFKA_CONSUMER_GROUP=test_env.kafka_consumer_group, CITYLIVE_SOURCE="live",
                    OPEN_METEO_URL=meteo.url, OPEN_METEO_AQ_URL=meteo.url,
-                   EIA_URL=replay.base_url, SOCRATA_NYC_URL=replay.base_url, EIA_API_KEY=KEY)
+                   EIA_URL=replay.base_url, SOCRATA_NYC_URL=replay.base_url, EIA_API_KEY=KEY,
+                   # recorded replies keep their recording dates; the consumer accepts what
+                   # the raw retention window holds (plausible time), so widen it for them
+                   CITYLIVE_RAW_RETENTION_DAYS="3650")
         proc = subprocess.run([sys.executable, "-m", "pipeline.scheduler", "--once", "--city",
                                "nyc", "--backfill-days", "0", "--no-precompute"], cwd=ROOT,
                               env=env, capture_output=True, text=True, timeout=600)
