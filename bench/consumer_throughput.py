@@ -41,13 +41,14 @@ HISTORY_DAYS = (0, 7, 30)
 BASE_HOUR = datetime(2020, 1, 1, tzinfo=UTC)
 
 
-def weather_records(city: City, n: int, base: datetime = BASE_HOUR) -> list[dict[str, Any]]:
-    """n distinct records: zone after zone, then the next hour."""
+def weather_records(city: City, n: int, base: datetime = BASE_HOUR,
+                    step: timedelta = timedelta(hours=1)) -> list[dict[str, Any]]:
+    """n distinct records: zone after zone, then the next step (an hour by default)."""
     zones = city.zones
     out = []
     for i in range(n):
-        hour, z = divmod(i, len(zones))
-        observed = base + timedelta(hours=hour)
+        k, z = divmod(i, len(zones))
+        observed = base + k * step
         out.append({"schema_version": 1, "source": "simulated", "city_id": city.city_id,
                     "zone_id": zones[z].zone_id, "observed_at": observed,
                     "ingested_at": observed + timedelta(minutes=1),

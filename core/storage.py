@@ -102,21 +102,25 @@ def insert_new(db: Database, collection: str, docs: Sequence[dict[str, Any]]) ->
 def insert_new_docs(db: Database, collection: str,
                     docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Like `insert_new`, returning the documents (as stored) that were new."""
-    new: list[dict[str, Any]] = []
-    docs = stamped(collection, docs)
+    return [doc for chunk, existing in _insert_chunks(db, collection, stamped(collection, docs))
+            for j, doc in enumerate(chunk) if j not in existing]
+
+
+def _insert_chunks(db: Database, collection: str, docs: Sequence[dict[str, Any]]
+                   ) -> list[tuple[Sequence[dict[str, Any]], set[int]]]:
+    """Insert in chunks, ignoring duplicate keys; per chunk, the positions that existed."""
+    out = []
     for i in range(0, len(docs), INSERT_CHUNK):
         chunk = docs[i:i + INSERT_CHUNK]
         try:
             db[collection].insert_many(chunk, ordered=False)
+            out.append((chunk, set()))
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            existing = {e["index"] for e in errors}
-            new += [doc for j, doc in enumerate(chunk) if j not in existing]
-            continue
-        new += chunk
-    return new
+            out.append((chunk, {e["index"] for e in errors}))
+    return out
 
 
 def delete_ids(db: Database, collection: str, ids: Iterable[str]) -> int:
@@ -147,20 +151,11 @@ def upsert_many(db: Database, collection: str, docs: Sequence[dict[str, Any]],
     """Write documents by `_id`: insert the new ones in bulk, replace the ones that exist
     (only those named in `replace`, when given: the others are known to be unchanged)."""
     replaced = 0
-    docs = stamped(collection, docs)
-    for start in range(0, len(docs), INSERT_CHUNK):
-        chunk = docs[start:start + INSERT_CHUNK]
-        try:
-            db[collection].insert_many(chunk, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            for error in errors:
-                doc = chunk[error["index"]]
-                if replace is None or doc["_id"] in replace:
-                    replace_one(db, collection, doc)
-                    replaced += 1
+    for chunk, existing in _insert_chunks(db, collection, stamped(collection, docs)):
+        for j in sorted(existing):
+            if replace is None or chunk[j]["_id"] in replace:
+                replace_one(db, collection, chunk[j])
+                replaced += 1
     return replaced
 
 

@@ -122,3 +122,16 @@ def pytest_collection_modifyitems(config, items):
         return 2 if "browser" in item.keywords else 1 if os.sep + "unit" + os.sep not in path else 0
 
     items.sort(key=rank)
+
+
+@pytest.fixture
+def group_at_end(test_env):
+    """The test's consumer group placed at the end of every topic: a `--once` run of this test
+    consumes what it produced, not what earlier tests of the session left in the topics."""
+    from bench.common import commit_group_at_end
+    from core.vocabulary import DATA_TOPICS
+    from ingest.kafka_io import ensure_topics
+
+    ensure_topics(test_env)
+    commit_group_at_end(test_env, DATA_TOPICS)
+    return test_env

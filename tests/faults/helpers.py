@@ -126,17 +126,9 @@ def consumer_status(db: Any) -> dict[str, Any] | None:
 def recent_weather_records(city: Any, n: int, now: datetime) -> list[dict[str, Any]]:
     """n distinct weather records spread over the last 6 days (inside the raw retention window
     the sidecar's consumer accepts), zone after zone."""
-    zones = city.zones
-    steps = -(-n // len(zones))
-    step = timedelta(days=5) / steps
-    start = now - timedelta(days=6)
-    out = []
-    for i in range(n):
-        k, z = divmod(i, len(zones))
-        observed = (start + k * step).replace(second=0, microsecond=0)
-        out.append({"schema_version": 1, "source": "simulated", "city_id": city.city_id,
-                    "zone_id": zones[z].zone_id, "observed_at": observed,
-                    "ingested_at": observed + timedelta(minutes=1),
-                    "temperature_c": 10.0 + (i % 17), "relative_humidity_pct": 55.0,
-                    "wind_speed_kmh": 9.5, "precipitation_mm": 0.0})
-    return out
+    from bench.consumer_throughput import weather_records
+
+    steps = -(-n // len(city.zones))
+    step = timedelta(minutes=(5 * 24 * 60) // steps)
+    start = (now - timedelta(days=6)).replace(second=0, microsecond=0)
+    return weather_records(city, n, start, step)

@@ -5,6 +5,7 @@ table say what they should."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -86,3 +87,15 @@ def test_verdicts_and_table():
     text = table(rows)
     assert "1,500 msg/s" in text and "MISS" in text
     assert "not available: no UI yet" in text and "n/a" in text
+
+
+@pytest.mark.parametrize(("verdict", "code"), [(OK, 0), (MISS, 1), (NA, 1), ("error", 1)])
+def test_make_bench_exits_non_zero_when_a_figure_misses_or_is_missing(monkeypatch, verdict,
+                                                                      code) -> None:
+    """A benchmark must be able to fail: run_all's exit code follows the verdicts."""
+    import bench.run_all as run_all
+
+    figure = Figure("a figure", 1.0, "s", verdict=verdict)
+    monkeypatch.setattr(run_all, "run_module", lambda name, env, quick: ([figure], 0.1))
+    monkeypatch.setattr(run_all, "write_result", lambda *a, **k: Path("/dev/null"))
+    assert run_all.main(["--only", "pages", "--shared"]) == code

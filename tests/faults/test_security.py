@@ -125,7 +125,6 @@ def test_city_requests_outside_the_catalog_are_refused(city_id, fault_settings, 
     try:
         sidecar.poll_city_requests()
     finally:
-        sidecar.consumer.close()
         svc.http.close()
     doc = fault_db[C.CITY_REQUESTS].find_one({"_id": city_id})
     assert doc["status"] == "failed" and "unknown city" in doc["error"]

@@ -52,7 +52,8 @@ def late_rows(now: datetime) -> list[dict[str, Any]]:
     return rows
 
 
-def test_live_311_rows_older_than_the_simulated_watermark_are_stored(test_env, db):
+def test_live_311_rows_older_than_the_simulated_watermark_are_stored(test_env, db,
+                                                                    group_at_end):
     city = get_city("nyc")
     proc = run_once(test_env, CITYLIVE_SOURCE="simulated")
     assert proc.returncode == 0, proc.stderr[-3000:]

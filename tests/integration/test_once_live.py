@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY = "live-test-eia-key-123"
 
 
-def test_once_nyc_live_with_replayed_providers(test_env, db):
+def test_once_nyc_live_with_replayed_providers(test_env, db, group_at_end):
     city = get_city("nyc")
     with StandIn() as meteo, ReplayServer() as replay:
         replay.add("/v2/electricity/rto/region-data/data/",
