@@ -55,4 +55,4 @@ faults: build browser
 	$(PY) -m pytest -q -m faults tests/faults
 
 clean-data: stop
-	rm -rf data
+	@$(PY) infra/services.py clean

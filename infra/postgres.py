@@ -74,6 +74,13 @@ def ensure_installed() -> Path:
     return found
 
 
+def can_traverse(path: Path) -> bool:
+    """Whether the server's user can reach `path` (every folder above it searchable)."""
+    path.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(as_server_user(["test", "-x", str(path)]), capture_output=True, cwd="/")
+    return proc.returncode == 0
+
+
 def as_server_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", RUN_AS, "--", *cmd] if os.geteuid() == 0 else cmd
 

@@ -16,6 +16,7 @@ service is left alone. A service that fails to start prints the tail of its log 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -98,8 +99,18 @@ def mongo_ping() -> bool:
         return False
 
 
+def pg_home() -> Path:
+    """Where the cluster lives: data/postgres, unless the server's user cannot reach this
+    checkout (a clone under root's private home, say); then a folder of its own elsewhere."""
+    if os.geteuid() != 0 or postgres.can_traverse(DATA):
+        return DATA
+    digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+    return Path("/var/lib/postgresql") / f"citylive-{digest}"
+
+
 def local_postgres() -> postgres.Cluster:
-    return postgres.Cluster(DATA / "postgres", PG_PORT, LOGS / "postgres.log")
+    home = pg_home()
+    return postgres.Cluster(home / "postgres", PG_PORT, home / "postgres.log")
 
 
 def start_postgres() -> str:
@@ -287,6 +298,13 @@ def main(argv: list[str]) -> int:
             if not os.environ.get("FERRETDB_POSTGRESQL_URL"):
                 local_postgres().stop()
                 say("postgres: stopped")
+        elif action == "clean":
+            if not os.environ.get("FERRETDB_POSTGRESQL_URL"):
+                local_postgres().stop()
+            if pg_home() != DATA:
+                shutil.rmtree(pg_home(), ignore_errors=True)
+            shutil.rmtree(DATA, ignore_errors=True)
+            say("data removed")
         elif action == "status":
             pg = "external" if os.environ.get("FERRETDB_POSTGRESQL_URL") else (
                 "up" if local_postgres().ready() else "down")
