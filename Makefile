@@ -37,10 +37,9 @@ status:
 run: services
 	@bash infra/run.sh $(CITY)
 
-# the whole suite: unit, integration, UI, browser, then the slow fault tests (outages, kills)
+# unit, integration, UI, browser and the quick fault tests; the slow ones: make faults
 test: build browser
 	$(PY) -m pytest -q
-	$(PY) -m pytest -q -m "faults and slow" tests/faults
 
 lint: venv
 	$(PY) -m ruff check .
