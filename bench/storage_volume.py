@@ -173,7 +173,7 @@ def m_consumer(env: dict[str, str], db_name: str, city_id: str) -> dict[str, Any
     sink = TimedSink(MessageSink(get_db(settings), {city.city_id: city}))
     deadline = time.monotonic() + 600
     try:
-        stats = consume_loop(consumer, sink, batch_size=500,
+        stats = consume_loop(consumer, sink, batch_size=settings.kafka_consumer_batch,
                              stop=lambda total, _e: total.consumed >= CONSUME_MESSAGES
                              or time.monotonic() > deadline)
     finally:

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_ca_location: str | None = None  # CA bundle for a cluster with a private CA
     kafka_consumer_group: str = "citylive-consumer"
-    kafka_consumer_batch: int = Field(500, ge=1, le=10_000)  # messages written per commit
+    kafka_consumer_batch: int = Field(1000, ge=1, le=10_000)  # messages written per commit
     kafka_message_timeout_ms: int = 10000
 
     citylive_source: Literal["simulated", "live"] = "simulated"
