@@ -20,6 +20,11 @@ from tests.faults.helpers import (
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 N = 12_000
+BATCH = 4000
+
+
+def mid_batch(stored: int, fraction: float) -> bool:
+    return stored >= fraction * N and stored % BATCH != 0
 
 
 def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(fault_settings, fault_db,
@@ -32,14 +37,15 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(fault_setti
     produce(fault_settings, Topic.WEATHER, records)
     raw = fault_db[C.RAW_WEATHER]
 
-    # big batches make a kill between the write and the commit likely
-    sidecar = SidecarProcess(fault_settings, tmp_path, KAFKA_CONSUMER_BATCH="2000")
+    # a batch is written in chunks of 1,000 before it is committed: a stored count that is not
+    # a whole number of batches means a batch is being written, so a kill then lands mid-batch
+    sidecar = SidecarProcess(fault_settings, tmp_path, KAFKA_CONSUMER_BATCH=str(BATCH))
     kills = []
     try:
         for fraction in (0.25, 0.6):
             sidecar.start()
-            assert wait_until(lambda f=fraction: raw.estimated_document_count() >= f * N, 180,
-                              0.02), sidecar.log()
+            assert wait_until(lambda f=fraction: mid_batch(raw.estimated_document_count(), f),
+                              180, 0.01), sidecar.log()
             sidecar.kill()
             stored = raw.count_documents({})
             kills.append((stored, committed_count(fault_settings, start)))

@@ -22,6 +22,7 @@ from bench.city_pick import placeholder_registry
 from bench.common import commit_group_at_end
 from core.catalog import get_city
 from core.ids import raw_id
+from core.storage import insert_new
 from core.vocabulary import DATA_TOPICS, C, Topic
 from ingest.kafka_io import make_consumer
 from ingest.schema import validate_record
@@ -74,7 +75,7 @@ def store_smog(db) -> None:
                 "us_aqi": 260, "pm2_5": 210.0, "pm10": 240.0, "ozone": 80.0,
                 "nitrogen_dioxide": 60.0})
             docs.append({"_id": raw_id(C.RAW_AQI, record), **record})
-    db[C.RAW_AQI].insert_many(docs)
+    assert insert_new(db, C.RAW_AQI, docs) == len(docs)  # stamped like the consumer's
 
 
 def incidents_sent(settings, expect: int, timeout_s: float = 30) -> list[datetime]:
