@@ -23,6 +23,11 @@ N = 12_000
 BATCH = 4000
 
 
+def _count(raw, seen: list[int]) -> int:
+    seen.append(raw.count_documents({}))
+    return seen[-1]
+
+
 def mid_batch(stored: int, fraction: float) -> bool:
     return stored >= fraction * N and stored % BATCH != 0
 
@@ -44,8 +49,9 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(fault_setti
     try:
         for fraction in (0.25, 0.6):
             sidecar.start()
-            assert wait_until(lambda f=fraction: mid_batch(raw.estimated_document_count(), f),
-                              180, 0.01), sidecar.log()
+            seen: list[int] = []
+            assert wait_until(lambda f=fraction, s=seen: mid_batch(_count(raw, s), f), 240, 0.01), (
+                sorted(set(seen))[-20:], sidecar.log())
             sidecar.kill()
             stored = raw.count_documents({})
             kills.append((stored, committed_count(fault_settings, start)))
