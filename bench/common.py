@@ -133,16 +133,16 @@ def end_offsets(settings: Settings, topics: tuple[str, ...], wait_s: float = 30.
     just-created topics."""
     from confluent_kafka import KafkaException, TopicPartition
 
-    from ingest.kafka_io import make_consumer
+    from ingest.kafka_io import make_consumer, unwrap
 
-    consumer = make_consumer(settings)
+    consumer, names = unwrap(make_consumer(settings))  # offsets on the namespaced topics
     deadline = time.monotonic() + wait_s
     try:
         while True:
             try:
                 metadata = consumer.list_topics(timeout=10)
                 offsets = []
-                for topic in topics:
+                for topic in map(names.physical, topics):
                     for part in metadata.topics[topic].partitions:
                         _low, high = consumer.get_watermark_offsets(
                             TopicPartition(topic, part), timeout=10, cached=False)
@@ -157,10 +157,10 @@ def end_offsets(settings: Settings, topics: tuple[str, ...], wait_s: float = 30.
 
 
 def commit_group(settings: Settings, offsets: list[Any]) -> None:
-    """Commit the settings' consumer group at `offsets` (it then reads only what follows)."""
-    from ingest.kafka_io import make_consumer
+    """Commit the settings' consumer group at `offsets` (end_offsets: names on the wire)."""
+    from ingest.kafka_io import make_consumer, unwrap
 
-    consumer = make_consumer(settings)
+    consumer, _names = unwrap(make_consumer(settings))
     try:
         if offsets:
             consumer.commit(offsets=offsets, asynchronous=False)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_ca_location: str | None = None  # CA bundle for a cluster with a private CA
     kafka_consumer_group: str = "citylive-consumer"
+    # namespace put in front of every topic name (docs/architecture.md §3): empty for the app;
+    # the test suite gives each test its own, so no test reads another's messages
+    kafka_topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]{0,100}$")
     kafka_consumer_batch: int = Field(1000, ge=1, le=10_000)  # messages written per commit
     kafka_message_timeout_ms: int = 10000
 

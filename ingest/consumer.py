@@ -29,7 +29,7 @@ from core.ids import make_id, raw_id
 from core.storage import insert_new, insert_new_docs
 from core.vocabulary import DATA_TOPICS, TOPIC_COLLECTION, C, Topic
 from ingest.exceptions import RecordRejected
-from ingest.kafka_io import produce_json
+from ingest.kafka_io import produce_json, unwrap
 from ingest.schema import check_plausible_time, to_wire, validate_record
 
 log = logging.getLogger(__name__)
@@ -302,11 +302,14 @@ def _rewind(consumer: Consumer, messages: list[Message]) -> None:
 
 def lag_by_topic(consumer: Consumer, admin: AdminClient,
                  topics: tuple[str, ...] = DATA_TOPICS, timeout_s: float = 5.0) -> dict[str, int]:
-    """Committed-offset lag per topic for this consumer's group (two batched requests)."""
-    metadata = consumer.list_topics(timeout=timeout_s)
-    parts = [TopicPartition(t, p) for t in topics if t in metadata.topics
+    """Committed-offset lag per (logical) topic for this consumer's group (two batched
+    requests)."""
+    raw, names = unwrap(consumer)
+    metadata = raw.list_topics(timeout=timeout_s)
+    wire = {names.physical(t): t for t in topics}
+    parts = [TopicPartition(t, p) for t in wire if t in metadata.topics
              for p in metadata.topics[t].partitions]
-    committed = consumer.committed(parts, timeout=timeout_s)
+    committed = raw.committed(parts, timeout=timeout_s)
     futures = admin.list_offsets({tp: OffsetSpec.latest() for tp in parts},
                                  request_timeout=timeout_s)
     high = {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
@@ -314,5 +317,5 @@ def lag_by_topic(consumer: Consumer, admin: AdminClient,
     for tp in committed:
         end = high[(tp.topic, tp.partition)]
         done = tp.offset if tp.offset >= 0 else 0
-        lag[tp.topic] += max(end - done, 0)
+        lag[wire[tp.topic]] += max(end - done, 0)
     return dict(lag)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from core.settings import Settings
@@ -40,12 +40,112 @@ def client_config(settings: Settings) -> dict[str, Any]:
     return conf
 
 
+@dataclass(frozen=True)
+class TopicNames:
+    """Logical topic names (core.vocabulary.Topic) <-> the names on the cluster.
+
+    KAFKA_TOPIC_PREFIX puts a namespace in front of every topic (docs/architecture.md §3). The
+    code speaks logical names only: the clients from make_producer/make_consumer translate at
+    the wire, so with an empty prefix (the app's default) they are the plain clients."""
+
+    prefix: str = ""
+
+    def physical(self, topic: str) -> str:
+        return self.prefix + topic
+
+    def logical(self, topic: str) -> str:
+        return topic[len(self.prefix):] if self.prefix and topic.startswith(self.prefix) else topic
+
+
+def topic_names(settings: Settings) -> TopicNames:
+    return TopicNames(settings.kafka_topic_prefix)
+
+
+class _LogicalMessage:
+    """A consumed message whose topic() is its logical name."""
+
+    __slots__ = ("_msg", "_topic")
+
+    def __init__(self, msg: Any, topic: str) -> None:
+        self._msg, self._topic = msg, topic
+
+    def topic(self) -> str:
+        return self._topic
+
+    def __getattr__(self, name: str) -> Any:  # partition, offset, key, value, error, ...
+        return getattr(self._msg, name)
+
+
+class NamespacedProducer:
+    """A Producer that sends logical topic names to their namespaced topics."""
+
+    def __init__(self, producer: Producer, names: TopicNames) -> None:
+        self.inner, self.names = producer, names
+
+    def produce(self, topic: str, *args: Any, **kwargs: Any) -> None:
+        self.inner.produce(self.names.physical(topic), *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # poll, flush, len, ...
+        return getattr(self.inner, name)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
+class NamespacedConsumer:
+    """A Consumer that subscribes, seeks and reports in logical topic names."""
+
+    def __init__(self, consumer: Consumer, names: TopicNames) -> None:
+        self.inner, self.names = consumer, names
+
+    def _wrap(self, msg: Any) -> Any:
+        if msg is None or msg.topic() is None:
+            return msg
+        return _LogicalMessage(msg, self.names.logical(msg.topic()))
+
+    def _physical(self, parts: list[TopicPartition]) -> list[TopicPartition]:
+        return [TopicPartition(self.names.physical(p.topic), p.partition, p.offset) for p in parts]
+
+    def _logical(self, parts: list[TopicPartition]) -> list[TopicPartition]:
+        return [TopicPartition(self.names.logical(p.topic), p.partition, p.offset) for p in parts]
+
+    def subscribe(self, topics: list[str], **kwargs: Any) -> None:
+        self.inner.subscribe([self.names.physical(t) for t in topics], **kwargs)
+
+    def poll(self, *args: Any, **kwargs: Any) -> Any:
+        return self._wrap(self.inner.poll(*args, **kwargs))
+
+    def consume(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return [self._wrap(m) for m in self.inner.consume(*args, **kwargs)]
+
+    def seek(self, part: TopicPartition) -> None:
+        self.inner.seek(self._physical([part])[0])
+
+    def assignment(self) -> list[TopicPartition]:
+        return self._logical(self.inner.assignment())
+
+    def committed(self, parts: list[TopicPartition], **kwargs: Any) -> list[TopicPartition]:
+        return self._logical(self.inner.committed(self._physical(parts), **kwargs))
+
+    def __getattr__(self, name: str) -> Any:  # commit, close, list_topics, ...
+        return getattr(self.inner, name)
+
+
+def unwrap(consumer: Any) -> tuple[Consumer, TopicNames]:
+    """The plain client under a consumer from make_consumer, and its topic names."""
+    if isinstance(consumer, NamespacedConsumer):
+        return consumer.inner, consumer.names
+    return consumer, TopicNames()
+
+
 def ensure_topics(settings: Settings, topics: tuple[str, ...] = ALL_TOPICS,
                   timeout_s: float = 15.0) -> list[str]:
-    """Create missing topics; returns the ones created. Existing topics are left alone."""
+    """Create missing topics (logical names, namespaced by KAFKA_TOPIC_PREFIX); returns the
+    ones created. Existing topics are left alone."""
     admin = AdminClient(client_config(settings))
     existing = set(admin.list_topics(timeout=timeout_s).topics)
-    missing = [t for t in topics if t not in existing]
+    names = topic_names(settings)
+    missing = [names.physical(t) for t in topics if names.physical(t) not in existing]
     if not missing:
         return []
     futures = admin.create_topics(
@@ -108,7 +208,7 @@ def wait_for_delivery(producer: Producer, delivery: DeliveryStats, timeout_s: fl
 
 
 def make_producer(settings: Settings) -> Producer:
-    return Producer({
+    producer = Producer({
         **client_config(settings),
         "enable.idempotence": True,
         "acks": "all",
@@ -117,6 +217,8 @@ def make_producer(settings: Settings) -> Producer:
         "message.timeout.ms": settings.kafka_message_timeout_ms,
         "client.id": "citylive-producer",
     })
+    names = topic_names(settings)
+    return NamespacedProducer(producer, names) if names.prefix else producer  # type: ignore[return-value]
 
 
 def produce_json(producer: Producer, topic: str, key: str, value: dict[str, Any],
@@ -137,7 +239,7 @@ def make_consumer(settings: Settings, group_id: str | None = None,
     """A manual-commit consumer; `on_error` receives client-level errors (a broker that went
     away, all brokers down), which librdkafka reports apart from the messages."""
     extra: dict[str, Any] = {"error_cb": on_error} if on_error is not None else {}
-    return Consumer({
+    consumer = Consumer({
         **client_config(settings),
         **extra,
         "group.id": group_id or settings.kafka_consumer_group,
@@ -147,3 +249,5 @@ def make_consumer(settings: Settings, group_id: str | None = None,
         "session.timeout.ms": 10000,
         "client.id": "citylive-consumer",
     })
+    names = topic_names(settings)
+    return NamespacedConsumer(consumer, names) if names.prefix else consumer  # type: ignore[return-value]

@@ -85,11 +85,14 @@ def local_services() -> Iterator[Any]:
 
 @pytest.fixture
 def test_env(local_services, monkeypatch, request):
-    """A private database and consumer group for one test, set in the environment."""
+    """A private database, consumer group and topic namespace for one test, set in the
+    environment (a new group reads its topics from the start: shared topics would hand it
+    every earlier test's messages)."""
     suffix = uuid.uuid4().hex[:8]
     db_name = f"citylive_test_{request.node.name[:20].replace('[', '_').replace(']', '')}_{suffix}"
     db_name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in db_name)
     env = {"MONGO_DB": db_name, "KAFKA_CONSUMER_GROUP": f"test-{suffix}",
+           "KAFKA_TOPIC_PREFIX": f"test-{suffix}.",
            "CITYLIVE_ARTIFACTS_DIR": str(ROOT / "data" / "test-artifacts" / suffix)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)

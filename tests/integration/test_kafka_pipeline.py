@@ -54,7 +54,8 @@ def test_topics_exist(test_env):
 
     topics = AdminClient({"bootstrap.servers": test_env.kafka_bootstrap_servers}).list_topics(
         timeout=10).topics
-    assert set(ALL_TOPICS) <= set(topics)
+    assert {test_env.kafka_topic_prefix + t for t in ALL_TOPICS} <= set(topics)
+    assert not set(ALL_TOPICS) & set(topics)  # the test's namespace, not the app's names
 
 
 def test_produce_consume_store_and_replay_is_idempotent(test_env, db):
