@@ -1,14 +1,20 @@
-"""The city/zone catalog: typed records loaded from core/catalog_data/<city>.json.
+"""The city/zone catalog: typed records.
 
-Which sources are live for a city is data (`live_sources`), not code.
+Two kinds of city: the curated seed cities in core/catalog_data/<city>.json, and cities an
+analyst added by name (`origin="generated"`: geocoded, H3 zones; pipeline.cities), which live
+in MongoDB `cities`/`zones` and are registered here by the process that reads them
+(core.city_store). `get_city` answers for both. Which sources are live for a city is data
+(`live_sources`), not code.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -42,14 +48,22 @@ class City(BaseModel):
     name: str
     timezone: str
     bounds: Bounds
-    eia_respondent: str
-    ba_share: float = Field(gt=0, le=1)
+    # the EIA balancing authority serving the city; None outside the US (power is simulated)
+    eia_respondent: str | None = None
+    ba_share: float = Field(1.0, gt=0, le=1)  # the city's share of its BA's load
     # live provider per source kind, e.g. {"traffic": "nyc-dot", "incidents": "socrata"};
     # a kind absent here has no live provider for the city and stays simulated.
     live_sources: dict[str, str] = Field(default_factory=dict)
     socrata_311_dataset: str | None = None
     socrata_base_url_setting: str | None = None  # name of the Settings field with its base URL
     zones: list[Zone]
+    origin: Literal["curated", "generated"] = "curated"
+    country_code: str | None = None
+    country: str | None = None
+    admin1: str | None = None
+    population: int | None = None
+    geonameid: int | None = None
+    h3_resolution: int | None = None
 
     @model_validator(mode="after")
     def _check_zones(self) -> City:
@@ -70,6 +84,17 @@ class City(BaseModel):
         return next((z for z in self.zones if z.zone_id == zone_id), None)
 
 
+# mean electric load per resident of a city outside any EIA balancing authority, used to size
+# its (simulated) demand: ~0.8 kW, between the EU (~0.6) and US (~1.4) per-capita averages
+MW_PER_RESIDENT = 0.0008
+DEFAULT_CITY_POPULATION = 500_000
+
+
+def own_load_mw(city: City) -> float:
+    """Mean load of a city that is its own balancing area (no eia_respondent)."""
+    return (city.population or DEFAULT_CITY_POPULATION) * MW_PER_RESIDENT
+
+
 class UnknownCityError(KeyError):
     def __init__(self, city_id: str, known: list[str]) -> None:
         super().__init__(f"unknown city {city_id!r}; known cities: {', '.join(known)}")
@@ -85,8 +110,30 @@ def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, City]:
     return cities
 
 
+_CITIES: dict[str, City] = {}
+_LOCK = threading.Lock()
+
+
+def all_cities() -> dict[str, City]:
+    """Every city this process knows: the seed catalog and the added cities registered so far.
+
+    The same dict object every call, updated in place by register_city, so a holder (the
+    consumer's zone check) sees cities added later."""
+    with _LOCK:
+        for city_id, city in load_catalog().items():
+            _CITIES.setdefault(city_id, city)
+    return _CITIES
+
+
+def register_city(city: City) -> None:
+    """Make an added city known to this process (core.city_store reads them from MongoDB)."""
+    cities = all_cities()
+    with _LOCK:
+        cities[city.city_id] = city
+
+
 def get_city(city_id: str) -> City:
-    catalog = load_catalog()
+    catalog = all_cities()
     if city_id not in catalog:
         raise UnknownCityError(city_id, sorted(catalog))
     return catalog[city_id]

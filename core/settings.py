@@ -42,9 +42,11 @@ class Settings(BaseSettings):
     citylive_backfill_days: int = 90
     citylive_raw_retention_days: int = 7
     citylive_artifacts_dir: str = "artifacts"
+    citylive_max_cities: int = Field(25, ge=1, le=1000)  # cities an analyst may add in all
 
     open_meteo_url: str = "https://api.open-meteo.com"
     open_meteo_aq_url: str = "https://air-quality-api.open-meteo.com"
+    open_meteo_geocoding_url: str = "https://geocoding-api.open-meteo.com"
     eia_url: str = "https://api.eia.gov"
     socrata_nyc_url: str = "https://data.cityofnewyork.us"
     socrata_chicago_url: str = "https://data.cityofchicago.org"
@@ -66,8 +68,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "open_meteo_url", "open_meteo_aq_url", "eia_url", "socrata_nyc_url",
-        "socrata_chicago_url", "socrata_sf_url", "tomtom_url",
+        "open_meteo_url", "open_meteo_aq_url", "open_meteo_geocoding_url", "eia_url",
+        "socrata_nyc_url", "socrata_chicago_url", "socrata_sf_url", "tomtom_url",
     )
     @classmethod
     def _base_url(cls, value: str) -> str:

@@ -45,6 +45,8 @@ INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     C.MODEL_OUTPUTS: [[("city_id", ASCENDING), ("model", ASCENDING), ("issued_at", DESCENDING)]],
     C.PIPELINE_RUNS: [[("started_at", DESCENDING)], [("scope_hour", ASCENDING)]],
     C.DLQ: [[("received_at", DESCENDING)]],
+    C.ZONES: [[("city_id", ASCENDING)]],
+    C.CITY_SEARCHES: [[("status", ASCENDING)]],
 }
 for _name, _field in retention.bucket_indexes().items():
     INDEXES.setdefault(_name, []).append([(_field, ASCENDING)])

@@ -69,6 +69,7 @@ class C:
     PIPELINE_RUNS = "pipeline_runs"
     DLQ = "dlq"
     CITY_REQUESTS = "city_requests"
+    CITY_SEARCHES = "city_searches"
     WATERMARKS = "watermarks"
     CONSUMER_STATUS = "consumer_status"
     RETENTION_STATE = "retention_state"

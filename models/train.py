@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from core.catalog import City, get_city
+from core.city_store import load_added_cities
 from core.clock import floor_hour
 from core.geo import zone_adjacency
 from core.settings import Settings, get_settings
@@ -210,6 +211,7 @@ def train_city(db: Any, settings: Settings, city_id: str, model_names: Sequence[
                show_progress: bool = True,
                params: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """IO wrapper: read `days` of history, train, save and register; returns registry docs."""
+    load_added_cities(db)  # a city added by name exists only in MongoDB
     city = get_city(city_id)
     end = floor_hour(now or datetime.now(UTC)).to_pydatetime()
     frame = load_hourly_frame(db, city_id, end - timedelta(days=days), end)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,8 +87,13 @@ def ingest_kind(svc: Services, city: City, kind: str, now: datetime) -> bool:
 
 def ingest_city(svc: Services, city: City, now: datetime,
                 kinds: tuple[str, ...] = SOURCE_KINDS) -> dict[str, bool]:
-    """Every source of a city; one failing source never stops the others."""
-    return {kind: ingest_kind(svc, city, kind, now) for kind in kinds}
+    """Every source of a city, fetched side by side (a cycle waits for its slowest provider,
+    not for the sum of them); one failing source never stops the others. The producer, the
+    HTTP client and pymongo are thread-safe; each source builds its own state."""
+    with ThreadPoolExecutor(max_workers=max(len(kinds), 1),
+                            thread_name_prefix=f"ingest-{city.city_id}") as pool:
+        futures = {kind: pool.submit(ingest_kind, svc, city, kind, now) for kind in kinds}
+        return {kind: future.result() for kind, future in futures.items()}
 
 
 def consume_until_caught_up(svc: Services, consumer: Consumer, max_seconds: float = 120.0,

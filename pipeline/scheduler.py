@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,17 @@ import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from confluent_kafka.admin import AdminClient
 
-from core.catalog import City, UnknownCityError, get_city, load_catalog
+from core.capabilities import city_sources
+from core.catalog import City, UnknownCityError, all_cities, get_city, load_catalog
+from core.city_store import load_added_cities
+from core.ids import city_hour
 from core.runs import recorded_run
 from core.settings import Settings, get_settings
 from core.storage import apply_retention, ensure_indexes, get_db, load_catalog_into
 from core.vocabulary import CADENCE_MIN, SOURCE_KINDS, C
 from ingest.consumer import MessageSink, lag_by_topic
 from ingest.kafka_io import client_config, ensure_topics, make_consumer, make_producer
+from pipeline.city_searches import serve_city_searches
 from pipeline.consumer_supervisor import SupervisedConsumer
 from pipeline.cycle import (
     Services,
@@ -48,20 +53,44 @@ RETRY_MAX = timedelta(minutes=15)  # doubling each time up to this
 WANTED = ("requested", "backfilling", "active")  # backfilling: resume one a killed process left
 PROCESS_EVERY_MIN = 2
 PRECOMPUTE_EVERY_MIN = 60
+FIRST_DATA_WAIT_S = 15.0
 
 
 def build_services(settings: Settings) -> Services:
     db = get_db(settings)
     db.command("ping")
     ensure_indexes(db)
-    catalog = load_catalog()
-    load_catalog_into(db, catalog.values())
+    load_catalog_into(db, load_catalog().values())  # the seed cities
+    load_added_cities(db)  # and the ones analysts added by name (pipeline.cities)
+    catalog = all_cities()  # one dict, updated in place when a city is added later
     ensure_topics(settings)
     producer = make_producer(settings)
     http = httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True,
                         headers={"User-Agent": "citylive/1.0"})
     return Services(settings=settings, db=db, producer=producer, http=http, catalog=catalog,
                     dlq_producer=producer)
+
+
+def resolve_city(svc: Services, city_id: str) -> City:
+    """A seed city, or one added by name (read from MongoDB when this process has not yet)."""
+    try:
+        return get_city(city_id)
+    except UnknownCityError:
+        load_added_cities(svc.db)
+        return get_city(city_id)
+
+
+def wait_for_first_readings(svc: Services, city: City, now: datetime,
+                            timeout_s: float = FIRST_DATA_WAIT_S) -> bool:
+    """Wait until the consumer thread stored this hour's weather of every zone (one indexed
+    count per 0.2 s), so a new city's first processing pass has data to show; True if it did."""
+    deadline = time.monotonic() + timeout_s
+    hour = city_hour(city.city_id, now)
+    while time.monotonic() < deadline:
+        if svc.db[C.RAW_WEATHER].count_documents({"city_hour": hour}) >= len(city.zones):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def has_history(svc: Services, city: City) -> bool:
@@ -169,7 +198,8 @@ class Sidecar:
         self.consumer_thread = threading.Thread(target=self._consume_forever, name="consumer",
                                                 daemon=True)
         self.consumer_thread.start()
-        self.scheduler.add_job(self.poll_city_requests, "interval", seconds=2, id="city_requests")
+        self.scheduler.add_job(self.poll_city_requests, "interval", seconds=1, id="city_requests")
+        self.scheduler.add_job(self.poll_city_searches, "interval", seconds=1, id="city_searches")
         self.scheduler.add_job(self.retention, "interval", minutes=60, id="retention",
                                next_run_time=datetime.now(UTC) + timedelta(minutes=5))
         self.scheduler.start()
@@ -187,11 +217,14 @@ class Sidecar:
             if not wants_activation(doc, self.active, now):
                 continue
             try:
-                city = get_city(doc["_id"])
+                city = resolve_city(self.svc, doc["_id"])
             except UnknownCityError as exc:  # failed for good: no retry time
                 set_city_status(self.svc, doc["_id"], "failed", str(exc))
                 continue
             self.activate(city)
+
+    def poll_city_searches(self) -> None:
+        serve_city_searches(self.svc)
 
     def activate(self, city: City) -> None:
         """First cycle (fast first data), then backfill, then the city's recurring jobs.
@@ -199,10 +232,13 @@ class Sidecar:
         A failed activation is recorded on the request and tried again later (backoff)."""
         self.active.add(city.city_id)
         svc, now = self.svc, datetime.now(UTC)
+        svc.db[C.CITIES].update_one({"_id": city.city_id},
+                                    {"$set": {"sources": city_sources(city, svc.settings)}})
         with recorded_run(svc.db, "activate", city.city_id) as run:
             ingest_city(svc, city, now)
             if not has_history(svc, city):
                 set_city_status(svc, city.city_id, "backfilling")
+                wait_for_first_readings(svc, city, now)
                 process_city_job(svc, city, now)
                 backfill_city(svc, city, now, svc.settings.citylive_backfill_days)
                 mark_backfilled(svc, city, svc.settings.citylive_backfill_days)
@@ -283,17 +319,17 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     cities = args.city or settings.citylive_cities
     try:
-        resolved = [get_city(c) for c in cities]
-    except UnknownCityError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
-    try:
         svc = build_services(settings)
     except Exception as exc:
         print(f"error: cannot reach MongoDB/Kafka: {type(exc).__name__}: {exc}\n"
               "Is `make services` running (or MONGO_URI / KAFKA_BOOTSTRAP_SERVERS set)?",
               file=sys.stderr)
         return 1
+    try:  # after connecting: cities added by name live in MongoDB
+        resolved = [get_city(c) for c in cities]
+    except UnknownCityError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
     if args.once:
         days = settings.citylive_backfill_days if args.backfill_days is None else args.backfill_days
         code = 0

@@ -177,8 +177,8 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-URL_SETTINGS = ("open_meteo_url", "open_meteo_aq_url", "eia_url", "socrata_nyc_url",
-                "socrata_chicago_url", "socrata_sf_url", "tomtom_url")
+URL_SETTINGS = ("open_meteo_url", "open_meteo_aq_url", "open_meteo_geocoding_url", "eia_url",
+                "socrata_nyc_url", "socrata_chicago_url", "socrata_sf_url", "tomtom_url")
 
 
 def settings_for(base_url: str, **overrides: Any) -> Settings:

@@ -44,12 +44,13 @@ RUN_FIELDS = {"_id": 0, "job": 1, "city_id": 1, "source": 1, "provider": 1, "sta
 def load_cities() -> list[dict[str, Any]]:
     """The catalog's cities (Mongo `cities`; the JSON catalog until the sidecar has loaded it)."""
     docs = list(get_db()[C.CITIES].find({}, {"city_id": 1, "name": 1, "timezone": 1,
-                                              "active": 1}))
+                                              "active": 1, "sources": 1, "origin": 1}))
     if not docs:
         docs = [{"city_id": c.city_id, "name": c.name, "timezone": c.timezone, "active": False}
                 for c in load_catalog().values()]
     cities = [{"city_id": str(d.get("city_id") or d["_id"]), "name": d.get("name") or d["_id"],
-               "timezone": d.get("timezone") or "UTC", "active": bool(d.get("active"))}
+               "timezone": d.get("timezone") or "UTC", "active": bool(d.get("active")),
+               "sources": d.get("sources") or {}, "origin": d.get("origin") or "curated"}
               for d in docs]
     return sorted(cities, key=lambda c: c["city_id"])
 

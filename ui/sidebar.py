@@ -18,6 +18,7 @@ import streamlit as st
 
 from core.settings import get_settings
 from ui import loaders
+from ui.add_city import draw_add_city
 from ui.city_request import ensure_city_request
 from ui.db import get_db
 from ui.formatting import city_tz, md_escape
@@ -98,6 +99,8 @@ def draw_selectors(show_zone: bool) -> Selection:
     state[_CITY_WIDGET] = selection.city_id
     st.sidebar.selectbox("City", list(names), key=_CITY_WIDGET, format_func=names.get,
                          on_change=_copy_widget, args=(_CITY_WIDGET, CITY_KEY))
+    _sources_caption(next((c for c in cities if c["city_id"] == selection.city_id), {}))
+    draw_add_city()
     zones = _zones_of(selection.city_id)
     if show_zone and zones:
         state[_ZONE_WIDGET] = selection.zone_id
@@ -106,6 +109,24 @@ def draw_selectors(show_zone: bool) -> Selection:
                              on_change=_copy_widget, args=(_ZONE_WIDGET, ZONE_KEY))
     _mirror_url(selection)
     return selection
+
+
+def sources_text(sources: dict[str, str]) -> str:
+    """"Live: weather (open-meteo), aqi (open-meteo) · simulated: traffic, power, incidents"."""
+    live = [f"{k} ({p})" for k, p in sources.items() if p != "simulated"]
+    simulated = [k for k, p in sources.items() if p == "simulated"]
+    parts = []
+    if live:
+        parts.append("Live: " + ", ".join(live))
+    if simulated:
+        parts.append("simulated: " + ", ".join(simulated))
+    return " · ".join(parts)
+
+
+def _sources_caption(city: dict[str, Any]) -> None:
+    sources = city.get("sources") or {}
+    if sources:
+        st.sidebar.caption(md_escape(sources_text(sources)))
 
 
 def _mirror_url(selection: Selection) -> None:

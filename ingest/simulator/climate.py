@@ -9,11 +9,11 @@ generic 20 GW authority.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.catalog import City
+from core.catalog import City, own_load_mw
 from ingest.simulator.clock import YEAR_DAYS
 
 Monthly = tuple[float, float, float, float, float, float, float, float, float, float, float, float]
@@ -109,10 +109,12 @@ def summer_weight(doy: np.ndarray) -> np.ndarray:
 
 
 def _latitude_climate(lat: float) -> Climate:
-    """A rough continental climate for a city we hold no normals for."""
+    """A rough continental climate for a city we hold no normals for (south of the equator
+    the seasons flip: coldest in July)."""
+    north = 1.0 if lat >= 0 else -1.0
     lat = abs(lat)
     mean, amp = 33.0 - 0.5 * lat, max(2.0, 0.5 * (lat - 15.0))
-    phase = [math.cos(2.0 * math.pi * (d - 20.0) / YEAR_DAYS) for d in _MID_MONTH_DOY]
+    phase = [north * math.cos(2.0 * math.pi * (d - 20.0) / YEAR_DAYS) for d in _MID_MONTH_DOY]
     temps = tuple(round(mean - amp * p, 1) for p in phase)
     sd = tuple(round(3.0 + 1.2 * p, 1) for p in phase)
     return Climate(temp_c=temps, diurnal_range_c=(8.0,) * 12, front_sd_c=sd,  # type: ignore[arg-type]
@@ -128,3 +130,10 @@ def climate_for(city: City) -> Climate:
 
 def balancing_area(respondent: str) -> BalancingArea:
     return BALANCING_AREAS.get(respondent.upper(), DEFAULT_BA)
+
+
+def city_balancing_area(city: City) -> BalancingArea:
+    """The city's BA; a city outside any EIA BA is its own, sized by its population."""
+    if city.eia_respondent:
+        return balancing_area(city.eia_respondent)
+    return replace(DEFAULT_BA, base_mw=own_load_mw(city))

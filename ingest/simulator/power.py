@@ -58,6 +58,9 @@ def ba_load(world: CityWorld, grid: TimeGrid) -> tuple[np.ndarray, np.ndarray]:
     return actual, unstressed * (1.0 + error)
 
 
+SIMULATED_RESPONDENT = "CITY"  # a city that is its own (simulated) balancing area
+
+
 def generate(world: CityWorld, start: datetime, end: datetime,
              ingested_at: datetime) -> list[dict[str, Any]]:
     times = observation_times(start, end, CADENCE_MIN["power"])
@@ -70,7 +73,7 @@ def generate(world: CityWorld, start: datetime, end: datetime,
     n = len(world.zone_ids)
     observed, zones = zone_time_keys(times, world.zone_ids)
     base = {**common_fields(world.city.city_id, ingested_at),
-            "respondent": world.city.eia_respondent}
+            "respondent": world.city.eia_respondent or SIMULATED_RESPONDENT}
     return [
         {**base, "zone_id": z, "observed_at": o, "ba_demand_mw": a, "ba_forecast_mw": f,
          "demand_mw": d}

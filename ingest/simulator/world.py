@@ -21,7 +21,7 @@ from core.catalog import City
 from ingest.simulator.climate import (
     BalancingArea,
     Climate,
-    balancing_area,
+    city_balancing_area,
     climate_for,
     seasonal,
 )
@@ -87,7 +87,7 @@ class CityWorld:
         self.seed = seed
         self.with_events = with_events
         self.climate: Climate = climate_for(city)
-        self.ba: BalancingArea = balancing_area(city.eia_respondent)
+        self.ba: BalancingArea = city_balancing_area(city)
         self.zone_ids = [z.zone_id for z in city.zones]
         pops = np.array([z.population or 0 for z in city.zones], dtype=float)
         if not pops.any():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.capabilities import live_provider
 from core.catalog import City
 from core.settings import Settings
 from core.vocabulary import SOURCE_KINDS
@@ -9,11 +10,12 @@ from ingest.sources.base import Source
 
 
 def source_for(kind: str, city: City, settings: Settings) -> Source:
-    """The live provider named in the catalog when running live, else the simulator."""
+    """The live provider named in the catalog when running live (with its key, where it needs
+    one), else the simulator (core.capabilities)."""
     if kind not in SOURCE_KINDS:
         raise ValueError(f"unknown source kind {kind!r}; expected one of {SOURCE_KINDS}")
-    provider = city.live_sources.get(kind)
-    if settings.citylive_source == "live" and provider:
+    provider = live_provider(kind, city, settings)
+    if provider:
         from ingest.sources.live import live_source
 
         return live_source(kind, provider)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.catalog import City
+from core.catalog import City, own_load_mw
 from pipeline.processing.raw_frames import zone_shares
 
 COMFORT_C = 18.0  # degree-day base temperature (the common 65 °F)
@@ -55,7 +55,8 @@ def demand_profile(history: pd.DataFrame) -> pd.DataFrame:
 
 def nominal_zone_demand_mw(city: City) -> dict[str, float]:
     """Each zone's share of its BA's typical load; empty for an unknown BA."""
-    load = NOMINAL_BA_LOAD_MW.get(city.eia_respondent)
+    load = (NOMINAL_BA_LOAD_MW.get(city.eia_respondent) if city.eia_respondent
+            else own_load_mw(city))
     if load is None:
         return {}
     return {zone_id: load * share for zone_id, share in zone_shares(city).items()}
