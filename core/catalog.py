@@ -22,15 +22,28 @@ CATALOG_DIR = Path(__file__).parent / "catalog_data"
 
 
 class Bounds(BaseModel):
-    """Lat/lon bounding box of a city; points outside are rejected, never guessed."""
+    """Lat/lon bounding box of a city; points outside are rejected, never guessed.
+
+    A box with min_lon > max_lon crosses the antimeridian (e.g. Fiji: 179.5 .. -179.8): its
+    longitudes run east from min_lon past 180 and on to max_lon.
+    """
 
     min_lat: float
     min_lon: float
     max_lat: float
     max_lon: float
 
+    @property
+    def wraps_antimeridian(self) -> bool:
+        return self.min_lon > self.max_lon
+
+    def contains_lon(self, lon: float) -> bool:
+        if self.wraps_antimeridian:
+            return lon >= self.min_lon or lon <= self.max_lon
+        return self.min_lon <= lon <= self.max_lon
+
     def contains(self, lat: float, lon: float) -> bool:
-        return self.min_lat <= lat <= self.max_lat and self.min_lon <= lon <= self.max_lon
+        return self.min_lat <= lat <= self.max_lat and self.contains_lon(lon)
 
 
 class Zone(BaseModel):
@@ -41,6 +54,7 @@ class Zone(BaseModel):
     lon: float
     weight: float = Field(gt=0, le=1)
     population: int | None = None
+    h3: str | None = None  # the H3 cell of a generated zone; None for hand-drawn catalog zones
 
 
 class City(BaseModel):

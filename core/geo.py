@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from core.catalog import City, Zone
+from core.catalog import Bounds, City, Zone
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 _CHUNK = 20_000  # points per block in the vectorised path: bounds the (points x zones) matrix
@@ -36,6 +36,20 @@ def _haversine_matrix_km(
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
+def haversine_many_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Distances in km from one point to many (same formula as haversine_km, vectorised)."""
+    return _haversine_matrix_km(np.array([lat], dtype=float), np.array([lon], dtype=float),
+                                np.asarray(lats, dtype=float), np.asarray(lons, dtype=float))[0]
+
+
+def inside_bounds(bounds: Bounds, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Vectorised Bounds.contains (antimeridian-aware); NaN coordinates are outside."""
+    in_lat = (lats >= bounds.min_lat) & (lats <= bounds.max_lat)
+    if bounds.wraps_antimeridian:
+        return in_lat & ((lons >= bounds.min_lon) | (lons <= bounds.max_lon))
+    return in_lat & (lons >= bounds.min_lon) & (lons <= bounds.max_lon)
+
+
 def nearest_zone(city: City, lat: float, lon: float) -> Zone | None:
     """The zone whose centroid is nearest to the point; None outside the city's bounds."""
     if not city.bounds.contains(lat, lon) or not city.zones:
@@ -55,10 +69,8 @@ def nearest_zone_ids(city: City, lats: np.ndarray, lons: np.ndarray) -> np.ndarr
     out = np.full(lats.size, None, dtype=object)
     if not city.zones:
         return out
-    b = city.bounds
     # NaN compares False everywhere, so missing coordinates are rejected as outside.
-    inside = (lats >= b.min_lat) & (lats <= b.max_lat) & (lons >= b.min_lon) & (lons <= b.max_lon)
-    idx = np.flatnonzero(inside)
+    idx = np.flatnonzero(inside_bounds(city.bounds, lats, lons))
     zone_ids = np.array([z.zone_id for z in city.zones], dtype=object)
     zone_lats = np.array([z.lat for z in city.zones], dtype=float)
     zone_lons = np.array([z.lon for z in city.zones], dtype=float)

@@ -164,3 +164,34 @@ def test_adjacency_symmetric_k_nearest_and_connected(city_id: str) -> None:
 def test_adjacency_rejects_k_below_one() -> None:
     with pytest.raises(ValueError):
         zone_adjacency(get_city("nyc"), k=0)
+
+
+def _dateline_city() -> City:
+    """Two zones either side of 180° in a box that wraps: 179.8 .. -179.8."""
+    zones = [
+        Zone(zone_id="z01", city_id="dl", name="West", lat=-16.5, lon=179.9, weight=0.5),
+        Zone(zone_id="z02", city_id="dl", name="East", lat=-16.5, lon=-179.9, weight=0.5),
+    ]
+    return City(city_id="dl", name="Dateline", timezone="Pacific/Fiji",
+                bounds=Bounds(min_lat=-16.6, min_lon=179.8, max_lat=-16.4, max_lon=-179.8),
+                eia_respondent="NONE", ba_share=1.0, zones=zones)
+
+
+def test_a_box_across_the_antimeridian_wraps() -> None:
+    b = _dateline_city().bounds
+    assert b.wraps_antimeridian
+    for lon in (179.8, 179.95, 180.0, -180.0, -179.95, -179.8):
+        assert b.contains(-16.5, lon), lon
+    for lon in (179.7, -179.7, 0.0):
+        assert not b.contains(-16.5, lon), lon
+
+
+def test_nearest_zone_across_the_antimeridian() -> None:
+    city = _dateline_city()
+    # across 180°: 179.99 is 0.09° from West and 0.11° from East; -179.99 the other way round
+    assert nearest_zone(city, -16.5, 179.99).zone_id == "z01"
+    assert nearest_zone(city, -16.5, -179.99).zone_id == "z02"
+    assert nearest_zone(city, -16.5, 179.7) is None
+    lats = np.full(5, -16.5)
+    lons = np.array([179.99, -179.99, 179.85, -179.85, 179.7])
+    assert list(nearest_zone_ids(city, lats, lons)) == ["z01", "z02", "z01", "z02", None]
