@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     citylive_backfill_days: int = 90
     citylive_raw_retention_days: int = 7
     citylive_artifacts_dir: str = "artifacts"
+    # City Live map basemap: keyless CARTO raster tiles under the zone hexagons, or none (a
+    # plain white background) when False; the hexagons draw either way, also offline
+    citylive_map_tiles: bool = True
 
     open_meteo_url: str = "https://api.open-meteo.com"
     open_meteo_aq_url: str = "https://air-quality-api.open-meteo.com"
