@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     citylive_raw_retention_days: int = 7
     citylive_artifacts_dir: str = "artifacts"
     citylive_max_cities: int = Field(25, ge=1, le=1000)  # cities an analyst may add in all
+    # City Live map basemap: keyless CARTO raster tiles under the zone hexagons, or none (a
+    # plain white background) when False; the hexagons draw either way, also offline
+    citylive_map_tiles: bool = True
 
     open_meteo_url: str = "https://api.open-meteo.com"
     open_meteo_aq_url: str = "https://air-quality-api.open-meteo.com"

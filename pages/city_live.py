@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from core.settings import get_settings
 from core.units import format_value, metric_label
 from ui import charts, components, loaders
 from ui.city_tables import (
@@ -18,14 +19,15 @@ from ui.city_tables import (
     zone_table,
 )
 from ui.formatting import local_time, md_escape
-from ui.sidebar import current_context
+from ui.selection import zone_from_selection
+from ui.sidebar import current_context, select_zone
 
 MAP_METRICS = ("risk_score", "us_aqi", "demand_mw", "congestion", "temperature_c",
                "open_incidents", "pm2_5", "speed_kmh")
 MAP_LEGENDS = {
-    "risk_score": "Green low · yellow moderate · orange high · red critical; grey × = no data.",
+    "risk_score": "Green low · yellow moderate · orange high · red critical; grey = no data.",
     "us_aqi": "EPA colours: green Good · yellow Moderate · orange Unhealthy for Sensitive "
-              "Groups · red Unhealthy · purple Very Unhealthy · maroon Hazardous.",
+              "Groups · red Unhealthy · purple Very Unhealthy · maroon Hazardous; grey = no data.",
 }
 
 ctx = current_context()
@@ -73,10 +75,16 @@ map_col, detail_col = st.columns([3, 2])
 with map_col:
     metric = st.selectbox("Colour zones by", MAP_METRICS, format_func=metric_label,
                           key="map_metric")
-    st.plotly_chart(charts.zone_map(map_frame(zone_docs, ctx.zones, metric), metric, ctx.zone_id),
-                    config={"displaylogo": False}, key="zone_map")
-    st.caption(MAP_LEGENDS.get(metric, "Darker = higher; grey × = no data.")
-               + " Blue ring: the zone chosen in the sidebar.")
+    figure = charts.zone_map(map_frame(zone_docs, ctx.zones, metric), metric, ctx.zone_id,
+                             tiles=get_settings().citylive_map_tiles)
+    event = st.plotly_chart(figure, config={"displaylogo": False}, key="zone_map",
+                            on_select="rerun", selection_mode="points")
+    clicked = zone_from_selection(event, set(ctx.zones["zone_id"]))
+    if clicked is not None and clicked != ctx.zone_id:
+        select_zone(clicked)
+        st.rerun()
+    st.caption(MAP_LEGENDS.get(metric, "Darker = higher; grey = no data.")
+               + " Blue outline: the chosen zone; click a hexagon to choose another.")
 with detail_col:
     st.subheader(ctx.zone_label(ctx.zone_id))
     doc = next((d for d in zone_docs if d.get("zone_id") == ctx.zone_id), None)

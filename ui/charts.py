@@ -1,5 +1,7 @@
-"""Plotly figure builders (pure: frames in, go.Figure out). No map tiles, no web fonts: the
-zone map is a plain lon/lat scatter, so it draws without internet access.
+"""Plotly figure builders (pure: frames in, go.Figure out). No web fonts. The zone map is
+H3 hexagons on a MapLibre map (go.Choroplethmap) over the built-in "white-bg" style, with a
+keyless raster basemap layer (CARTO) unless CITYLIVE_MAP_TILES=false. Either way the
+hexagons draw offline.
 
 plotly.js ignores UTC offsets in date strings, so times arrive here as local wall-clock
 (naive) values and axis titles say which zone they are in.
@@ -15,11 +17,21 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.aqi import aqi_category
-from core.units import QUANTITIES
+from core.units import QUANTITIES, metric_label
 from ui.analytics import LineFit
+from ui.hexes import fit_view, geojson_bounds, zone_geojson
 
 RISK_HEX = {"low": "#2e7d32", "moderate": "#f9a825", "high": "#ef6c00", "critical": "#c62828"}
 NO_DATA_HEX = "#9e9e9e"
+SELECTED_HEX = "#1565c0"
+MAP_HEIGHT = 430
+# keyless raster basemap drawn under the zone hexagons (charts.zone_map, tiles=True)
+BASEMAP_LAYER = {
+    "below": "traces", "sourcetype": "raster",
+    "source": [f"https://{s}.basemaps.cartocdn.com/light_all/{{z}}/{{x}}/{{y}}.png"
+               for s in "abcd"],
+    "sourceattribution": "© OpenStreetMap contributors © CARTO",
+}
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 LEGEND_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}
 
@@ -35,44 +47,91 @@ def _epa_hex(aqi: float) -> str:
     return category.color if category else NO_DATA_HEX
 
 
-def zone_map(points: pd.DataFrame, metric: str, selected_zone: str | None) -> go.Figure:
-    """Zone centroids coloured by a metric; equal km per pixel on both axes."""
-    info = QUANTITIES.get(metric)
-    label = f"{info.label} ({info.unit})" if info else metric
-    has = points["value"].notna()
+def zone_map(points: pd.DataFrame, metric: str, selected_zone: str | None, *,
+             tiles: bool = True) -> go.Figure:
+    """Zone hexagons (ui.hexes) filled by a metric on a MapLibre map; the chosen zone outlined.
+
+    `points` is ui.city_tables.map_frame (zone_id, name, lat, lon, value, risk_level, h3).
+    Risk and US AQI use their category colours (one trace per colour), other metrics a
+    continuous scale; zones without a value are grey. Each hexagon is a location of a
+    Choroplethmap trace, so a click reports its zone id as the point's `location`.
+
+    The map style is always Plotly's built-in "white-bg", which is defined inline and
+    fetches nothing. `tiles=True` adds CARTO's keyless "light_all" raster tiles as a layer
+    below the hexagons. That keeps the map usable offline: with no network the tile requests
+    fail and leave the background white, and the hexagons still draw, with no broken-image
+    tiles and nothing shown as an error. A style given by URL such as "carto-positron" does
+    not work like this: when its style JSON cannot be fetched, MapLibre draws no layers at
+    all, hexagons included (checked in headless Chromium). Nothing here draws text on the
+    map, so no glyph fonts are fetched.
+    """
+    label = metric_label(metric)
+    geojson = zone_geojson(points)
     fig = go.Figure()
+    has = points["value"].notna()
+    if metric in ("us_aqi", "risk_score"):
+        colours = _category_colours(points[has], metric)
+        for colour, part in points[has].groupby(colours, sort=True):
+            fig.add_trace(_hex_trace(part, geojson, metric, [[0, colour], [1, colour]],
+                                     name=label))
+    elif has.any():
+        fig.add_trace(_hex_trace(points[has], geojson, metric, "YlOrRd", name=label,
+                                 z=points.loc[has, "value"], colorbar=label))
     if (~has).any():
-        missing = points[~has]
-        fig.add_trace(go.Scatter(x=missing["lon"], y=missing["lat"], mode="markers",
-                                 marker={"size": 14, "color": NO_DATA_HEX, "symbol": "x"},
-                                 text=missing["name"], name="no data",
-                                 hovertemplate="%{text}: no data<extra></extra>"))
-    shown = points[has]
-    marker: dict[str, Any] = {"size": 16, "line": {"width": 1, "color": "#333"}}
-    if metric == "us_aqi":
-        marker["color"] = [_epa_hex(v) for v in shown["value"]]
-    elif metric == "risk_score":
-        marker["color"] = [RISK_HEX.get(r or "", NO_DATA_HEX) for r in shown["risk_level"]]
-    else:
-        marker.update(color=shown["value"], colorscale="YlOrRd", showscale=True,
-                      colorbar={"title": {"text": label}, "thickness": 12})
-    fig.add_trace(go.Scatter(x=shown["lon"], y=shown["lat"], mode="markers", marker=marker,
-                             customdata=shown["value"], text=shown["name"], name=label,
-                             hovertemplate="%{text}: %{customdata} " + (info.unit if info else "")
-                             + "<extra></extra>"))
-    chosen = points[points["zone_id"] == selected_zone]
-    if not chosen.empty:
-        fig.add_trace(go.Scatter(x=chosen["lon"], y=chosen["lat"], mode="markers+text",
-                                 marker={"size": 26, "color": "rgba(0,0,0,0)",
-                                         "line": {"width": 3, "color": "#1565c0"}},
-                                 text=chosen["name"], textposition="top center",
-                                 hoverinfo="skip", name="selected zone"))
-    lat0 = float(points["lat"].mean()) if len(points) else 0.0
-    fig.update_layout(height=430, margin=MARGIN, showlegend=False, title=label,
-                      xaxis={"title": "longitude", "showgrid": False},
-                      yaxis={"title": "latitude", "showgrid": False, "scaleanchor": "x",
-                             "scaleratio": 1 / max(0.2, math.cos(math.radians(lat0)))})
+        fig.add_trace(_hex_trace(points[~has], geojson, metric,
+                                 [[0, NO_DATA_HEX], [1, NO_DATA_HEX]], name="no data"))
+    chosen = [f for f in geojson["features"] if f["id"] == selected_zone]
+    if chosen:
+        ring = chosen[0]["geometry"]["coordinates"][0]
+        fig.add_trace(go.Scattermap(lon=[p[0] for p in ring], lat=[p[1] for p in ring],
+                                    mode="lines", line={"width": 4, "color": SELECTED_HEX},
+                                    hoverinfo="skip", name="selected zone"))
+    centre, zoom = fit_view(geojson_bounds(geojson), height_px=MAP_HEIGHT)
+    fig.update_layout(height=MAP_HEIGHT, margin=MARGIN, showlegend=False, title=label,
+                      map={"style": "white-bg", "center": centre, "zoom": zoom,
+                           "layers": [BASEMAP_LAYER] if tiles else []},
+                      clickmode="event+select")
     return fig
+
+
+def _category_colours(points: pd.DataFrame, metric: str) -> pd.Series:
+    if metric == "us_aqi":
+        return points["value"].map(_epa_hex)
+    return points["risk_level"].map(lambda r: RISK_HEX.get(r or "", NO_DATA_HEX))
+
+
+def _hex_trace(part: pd.DataFrame, geojson: dict[str, Any], metric: str, colorscale: Any, *,
+               name: str, z: Any = None, colorbar: str | None = None) -> go.Choroplethmap:
+    """One Choroplethmap trace over the zones in `part` (features subset to those zones)."""
+    ids = set(part["zone_id"])
+    features = [f for f in geojson["features"] if f["id"] in ids]
+    info = QUANTITIES.get(metric)
+    value_name = info.label if info else metric
+    customdata = np.column_stack([
+        part["name"].astype(str),
+        [_value_text(metric, v) for v in part["value"]],
+        part["risk_level"].fillna("unknown").astype(str),
+    ])
+    return go.Choroplethmap(
+        geojson={"type": "FeatureCollection", "features": features},
+        locations=list(part["zone_id"]), featureidkey="id",
+        z=list(z) if z is not None else [1] * len(part), colorscale=colorscale,
+        showscale=colorbar is not None,
+        colorbar={"title": {"text": colorbar}, "thickness": 12} if colorbar else None,
+        marker={"opacity": 0.7, "line": {"width": 1, "color": "#333"}},
+        selected={"marker": {"opacity": 0.7}}, unselected={"marker": {"opacity": 0.7}},
+        customdata=customdata, name=name,
+        hovertemplate=("<b>%{customdata[0]}</b> (%{location})<br>" + value_name
+                       + ": %{customdata[1]}<br>Risk: %{customdata[2]}<extra></extra>"))
+
+
+def _value_text(metric: str, shown: float | None) -> str:
+    """A display value (already scaled and rounded, core.units.display_value) with its unit."""
+    if shown is None or (isinstance(shown, float) and math.isnan(shown)):
+        return "no data"
+    info = QUANTITIES.get(metric)
+    decimals = info.decimals if info else 2
+    return f"{float(shown):,.{decimals}f} {info.unit if info else ''}".strip()
 
 
 def time_series(series: pd.DataFrame, value_column: str, tz_name: str) -> go.Figure:

@@ -84,16 +84,17 @@ def zone_table(docs: list[dict[str, Any]], zone_names: dict[str, str], now: date
 
 
 def map_frame(docs: list[dict[str, Any]], zones: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Zone centroids with the chosen metric's display value (None where missing)."""
+    """Zone centres and H3 cells with the chosen metric's display value (None where missing)."""
     by_zone = {d.get("zone_id"): d for d in docs}
     rows = []
     for zone in zones.itertuples(index=False):
         doc = by_zone.get(zone.zone_id, {})
         raw = doc.get(metric) if metric == "risk_score" else metric_value(doc, metric)
         rows.append({"zone_id": zone.zone_id, "name": zone.name, "lat": zone.lat,
-                     "lon": zone.lon, "value": display_value(metric, raw),
-                     "risk_level": doc.get("risk_level")})
-    return pd.DataFrame(rows, columns=["zone_id", "name", "lat", "lon", "value", "risk_level"])
+                     "lon": zone.lon, "h3": getattr(zone, "h3", None),
+                     "value": display_value(metric, raw), "risk_level": doc.get("risk_level")})
+    return pd.DataFrame(rows, columns=["zone_id", "name", "lat", "lon", "h3", "value",
+                                       "risk_level"])
 
 
 def city_kpis(city: dict[str, Any] | None, docs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ TTL_CLOSED_DAY = 3600
 TTL_OPEN_DAY = 60
 LIVE_FEED_FIELDS = {"_id": 0, "topic": 1, "partition": 1, "offset": 1, "key": 1, "city_id": 1,
                     "zone_id": 1, "observed_at": 1, "consumed_at": 1, "summary": 1, "source": 1}
+ZONE_FIELDS = {"_id": 0, "zone_id": 1, "name": 1, "lat": 1, "lon": 1, "h3": 1}
 RUN_FIELDS = {"_id": 0, "job": 1, "city_id": 1, "source": 1, "provider": 1, "started_at": 1,
               "finished_at": 1, "duration_s": 1, "ok": 1, "error": 1, "attempts": 1,
               "requests": 1, "records": 1, "rejects": 1}
@@ -57,14 +58,23 @@ def load_cities() -> list[dict[str, Any]]:
 
 @st.cache_data(ttl=TTL_CATALOG, max_entries=16, show_spinner=False)
 def load_zones(city_id: str) -> pd.DataFrame:
-    """Zones of a city in catalog order: zone_id, name, lat, lon."""
-    docs = list(get_db()[C.ZONES].find({"city_id": city_id},
-                                       {"_id": 0, "zone_id": 1, "name": 1, "lat": 1, "lon": 1}))
+    """Zones of a city in catalog order: zone_id, name, lat, lon, h3.
+
+    `h3` is the zone's H3 cell id where the zone document has one (generated cities), None
+    otherwise (curated cities; ui.hexes derives a cell from the centre).
+    """
+    docs = list(get_db()[C.ZONES].find({"city_id": city_id}, ZONE_FIELDS))
     if not docs:
         city = load_catalog().get(city_id)
-        docs = [z.model_dump(include={"zone_id", "name", "lat", "lon"})
+        docs = [z.model_dump(include={"zone_id", "name", "lat", "lon", "h3"})
                 for z in (city.zones if city else [])]
-    frame = pd.DataFrame(docs, columns=["zone_id", "name", "lat", "lon"])
+    return zones_frame(docs)
+
+
+def zones_frame(docs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Zone documents -> zone_id, name, lat, lon, h3 (None where absent), by zone_id."""
+    frame = pd.DataFrame(docs, columns=["zone_id", "name", "lat", "lon", "h3"])
+    frame["h3"] = frame["h3"].astype(object).where(frame["h3"].notna(), None)
     return frame.sort_values("zone_id").reset_index(drop=True)
 
 

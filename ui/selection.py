@@ -1,9 +1,10 @@
-"""Pure rules for which city and zone a page shows (URL, session, defaults)."""
+"""Pure rules for which city and zone a page shows (URL, session, defaults, map clicks)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,21 @@ def resolve_selection(*, requested_city: str | None, requested_zone: str | None,
             warnings.append(f"Unknown zone {requested_zone!r} for {city_name(city)}; showing "
                             f"{shown} instead.")
     return Selection(city, zone, tuple(warnings))
+
+
+def zone_from_selection(event: Mapping[str, Any] | None, zone_ids: Collection[str]
+                        ) -> str | None:
+    """The zone clicked on the map: `location` of the first selected point naming a known zone.
+
+    `event` is what st.plotly_chart(..., on_select="rerun") returns: a dict-like
+    {"selection": {"points": [{"location": <zone_id>, ...}], ...}}; None, an empty selection,
+    a point without a location (the outline trace) or an unknown zone id give None.
+    """
+    if not event:
+        return None
+    selection = event.get("selection") or {}
+    for point in selection.get("points") or []:
+        location = point.get("location") if isinstance(point, Mapping) else None
+        if isinstance(location, str) and location in zone_ids:
+            return location
+    return None

@@ -38,7 +38,7 @@ class PageContext:
     timezone: ZoneInfo
     active: bool
     zone_id: str | None
-    zones: pd.DataFrame  # zone_id, name, lat, lon
+    zones: pd.DataFrame  # zone_id, name, lat, lon, h3
 
     @property
     def zone_names(self) -> dict[str, str]:
@@ -139,6 +139,15 @@ def _mirror_url(selection: Selection) -> None:
     if not selection.zone_id and "zone" in st.query_params:
         del st.query_params["zone"]
     st.session_state[_URL_SEEN] = (selection.city_id, selection.zone_id)
+
+
+def select_zone(zone_id: str) -> None:
+    """Choose a zone from outside the sidebar (a map click), as its selector would: the
+    canonical `zone` key, the ?zone= mirror and what this session last wrote to the URL."""
+    state = st.session_state
+    state[ZONE_KEY] = zone_id
+    st.query_params["zone"] = zone_id
+    state[_URL_SEEN] = (state.get(CITY_KEY), zone_id)
 
 
 def current_context() -> PageContext:
