@@ -229,7 +229,8 @@ def _matches_qualifiers(g: _Gazetteer, row: int, qualifiers: list[str]) -> bool:
 
 
 def search(query: str, limit: int = 10) -> list[Place]:
-    """Places named `query`: exact name matches, then name prefixes; biggest first in each.
+    """Places named `query`: exact matches of a place's own name, then of one of its other
+    names, then name prefixes; biggest first in each.
 
     Text after a comma narrows by state or country ("Portland, Maine", "Paris, France").
     An unknown name gives []; the caller words that message.
@@ -250,8 +251,12 @@ def search(query: str, limit: int = 10) -> list[Place]:
     prefix = g.key_rows[g.key_starts[exact_end]:g.key_starts[hi]]
     found: list[Place] = []
     seen: set[int] = set()
-    for tier in (_by_population(g, exact), _by_population(g, prefix)):
-        for row in tier.tolist():
+    exact_rows = _by_population(g, exact).tolist()
+    own = [r for r in exact_rows if fold(_place(g, r).name).encode() == key]
+    tiers = (own, [r for r in exact_rows if r not in set(own)],
+             _by_population(g, prefix).tolist())
+    for tier in tiers:
+        for row in tier:
             if row in seen or (qualifiers and not _matches_qualifiers(g, row, qualifiers)):
                 continue
             seen.add(row)

@@ -14,6 +14,7 @@ same steps to the UI through `city_searches` documents (docs/architecture.md §1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import re
@@ -208,13 +209,12 @@ def add_city(db: Database, place: Place, settings: Settings, *,
 
 
 def request_city(db: Database, city_id: str) -> None:
+    """Ask the sidecar to start the city (a request that exists already is left alone)."""
     now = datetime.now(UTC)
-    try:
+    with contextlib.suppress(DuplicateKeyError):
         db[C.CITY_REQUESTS].insert_one({"_id": city_id, "city_id": city_id,
                                         "status": "requested", "requested_at": now,
                                         "updated_at": now})
-    except DuplicateKeyError:
-        pass
 
 
 def place_doc(place: Place) -> dict[str, Any]:

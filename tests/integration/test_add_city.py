@@ -63,8 +63,8 @@ def test_twelve_cities_on_every_continent(test_env, db):
     suva = added["Suva"]
     assert all(abs(z.lon) > 170 for z in suva.zones)
     # a very small and a very large place
-    small = min((p for p in search("Ísafjörður") + search("Vik")), key=lambda p: p.population or 0)
-    assert (small.population or 0) < 20_000
+    small = search("Sant Julia de Loria")[0]
+    assert (small.population or 0) < 10_000
     city, _ = add_city(db, small, settings)
     assert 20 <= len(city.zones) <= 60
     assert len(added["東京"].zones) <= 60 and (added["東京"].population or 0) > 5_000_000
@@ -90,7 +90,7 @@ def test_the_cli_adds_lists_and_returns_an_existing_city(test_env, db):
 def test_an_ambiguous_name_offers_the_choice(test_env, db):
     proc = cli("add", "Portland")
     assert proc.returncode == 3
-    assert "Oregon" in proc.stdout and "Maine" in proc.stdout and "Victoria" in proc.stdout
+    assert "Oregon" in proc.stdout and "Maine" in proc.stdout and "Australia" in proc.stdout
     assert db[C.CITIES].count_documents({"origin": "generated"}) == 0
     maine = next(i for i, line in enumerate(proc.stdout.splitlines(), 1) if "Maine" in line)
     chosen = cli("add", "Portland", "--choice", str(maine))
@@ -104,9 +104,10 @@ def get_city_from_db(db, city_id):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("", "empty"), ("x" * 300, "100"), ("<script>alert(1)</script>", "character"),
-    ("**Paris**", "character"), ("[x](http://a)", "character"), ('{"a": 1}', "character"),
-    ("Par\x07is", "control"), ("Zzxqvbnm", "no place"),
+    ("", "type a place name"), ("x" * 300, "at most 100"),
+    ("<script>alert(1)</script>", "cannot contain"),
+    ("**Paris**", "cannot contain"), ("[x](http://a)", "cannot contain"),
+    ('{"a": 1}', "cannot contain"), ("Par\x07is", "control"), ("Zzxqvbnm", "no place"),
 ])
 def test_bad_names_get_a_clear_message_and_change_nothing(test_env, db, name, message):
     before = {c: db[c].count_documents({}) for c in (C.CITIES, C.ZONES, C.CITY_REQUESTS)}

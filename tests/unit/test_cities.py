@@ -26,7 +26,8 @@ def place(name="Portland", cc="US", admin1="Oregon", lat=45.52, lon=-122.68, pop
 
 
 def test_ids_are_readable_stable_and_unique():
-    sao = place("São Paulo", "BR", "São Paulo", -23.55, -46.63, 12_000_000, "America/Sao_Paulo", 3448439)
+    sao = place("São Paulo", "BR", "São Paulo", -23.55, -46.63, 12_000_000,
+                "America/Sao_Paulo", 3448439)
     assert city_id_for(sao, set()) == "sao-paulo-br"
     tokyo = place("東京", "JP", None, 35.69, 139.69, 9_000_000, "Asia/Tokyo", 1850147)
     assert city_id_for(tokyo, set()) == "city-1850147"
@@ -65,8 +66,8 @@ def test_a_generated_city_has_h3_zones_and_the_sources_it_really_has():
     assert all(z.h3 for z in city.zones)
     assert city.eia_respondent == "PGE" and city.live_sources["power"] == "eia"
     assert "incidents" not in city.live_sources  # no Socrata client for Portland's 311
-    abroad = build_city(place("Lagos", "NG", "Lagos", 6.45, 3.39, 9_000_000, "Africa/Lagos", 2332459),
-                        "lagos-ng")
+    lagos = place("Lagos", "NG", "Lagos", 6.45, 3.39, 9_000_000, "Africa/Lagos", 2332459)
+    abroad = build_city(lagos, "lagos-ng")
     assert abroad.eia_respondent is None and "power" not in abroad.live_sources
     assert abroad.ba_share == 1.0
     overridden = build_city(place(), "portland-us", respondent="BPAT")

@@ -8,8 +8,14 @@ from pydantic import ValidationError
 
 from core.settings import Settings
 from core.vocabulary import Topic
-from ingest.kafka_io import (NamespacedConsumer, NamespacedProducer, TopicNames, make_consumer,
-                             make_producer, unwrap)
+from ingest.kafka_io import (
+    NamespacedConsumer,
+    NamespacedProducer,
+    TopicNames,
+    make_consumer,
+    make_producer,
+    unwrap,
+)
 
 
 class Msg:

@@ -11,11 +11,12 @@ from tests.replay_server import replay_server_fixture, settings_for  # noqa: F40
 
 
 def test_candidates_come_with_their_admin_area_country_and_timezone(replay_server):
-    replay_server.add(PATH, query={"name": "Portland"}, fixture="open_meteo/geocoding_portland.json")
+    replay_server.add(PATH, query={"name": "Portland"},
+                      fixture="open_meteo/geocoding_portland.json")
     with httpx.Client() as http:
         places = geocode(http, settings_for(replay_server.base_url), "Portland")
     assert [(p.admin1, p.country_code) for p in places] == [
-        ("Oregon", "US"), ("Maine", "US"), ("Victoria", "AU")]  # the row without coordinates is skipped
+        ("Oregon", "US"), ("Maine", "US"), ("Victoria", "AU")]  # no coordinates: skipped
     oregon = places[0]
     assert oregon.geonameid == 5746545 and oregon.timezone == "America/Los_Angeles"
     assert oregon.population == 652503 and oregon.source == "open-meteo"
