@@ -22,7 +22,8 @@ def live_provider(kind: str, city: City, settings: Settings) -> str | None:
     if settings.citylive_source != "live" or not provider:
         return None
     key = KEY_SETTING.get(provider)
-    if key is not None and getattr(settings, key) is None:
+    secret = getattr(settings, key) if key is not None else None
+    if key is not None and (secret is None or not secret.get_secret_value()):
         return None
     return provider
 

@@ -31,6 +31,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from core import gazetteer
+from core.capabilities import city_sources
 from core.catalog import City, own_load_mw
 from core.city_store import known_cities, save_city
 from core.gazetteer import Place, PlaceNameError
@@ -204,6 +205,8 @@ def add_city(db: Database, place: Place, settings: Settings, *,
                              "remove one or raise the limit")
     city = build_city(place, city_id_for(place, set(cities)), respondent)
     save_city(db, city)
+    db[C.CITIES].update_one({"_id": city.city_id},
+                            {"$set": {"sources": city_sources(city, settings)}})
     request_city(db, city.city_id)
     return city, True
 
