@@ -15,6 +15,7 @@ from ui.city_tables import (
     city_metric_gap,
     map_frame,
     recommendations_table,
+    simulated_kinds,
     zone_detail,
     zone_table,
 )
@@ -39,7 +40,7 @@ if not zone_docs:
 
 now = datetime.now(UTC)
 kpis = city_kpis(loaders.load_city_latest(ctx.city_id), zone_docs)
-components.data_badges(kpis["source"], kpis["updated_at"], now)
+components.data_badges(kpis["source"], kpis["updated_at"], now, simulated_kinds(zone_docs))
 st.caption(f"Updated {local_time(kpis['updated_at'], ctx.timezone)} · "
            f"{len(zone_docs)} of {len(ctx.zones)} zones reporting · times in {ctx.timezone}")
 

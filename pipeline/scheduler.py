@@ -24,6 +24,7 @@ import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from confluent_kafka.admin import AdminClient
 
+from core import gazetteer
 from core.capabilities import city_sources
 from core.catalog import City, UnknownCityError, all_cities, get_city, load_catalog
 from core.city_store import load_added_cities
@@ -69,6 +70,13 @@ def build_services(settings: Settings) -> Services:
                         headers={"User-Agent": "citylive/1.0"})
     return Services(settings=settings, db=db, producer=producer, http=http, catalog=catalog,
                     dlq_producer=producer)
+
+
+def warm_gazetteer() -> None:
+    try:
+        gazetteer.search("London")
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs the first search its load
+        log.exception("could not load the offline gazetteer")
 
 
 def resolve_city(svc: Services, city_id: str) -> City:
@@ -203,6 +211,8 @@ class Sidecar:
         self.scheduler.add_job(self.retention, "interval", minutes=60, id="retention",
                                next_run_time=datetime.now(UTC) + timedelta(minutes=5))
         self.scheduler.start()
+        # load the gazetteer now, not on an analyst's first "Add a city…" (about 2 s)
+        threading.Thread(target=warm_gazetteer, name="gazetteer", daemon=True).start()
         for city_id in cities:
             self.request_city(city_id)
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from core.aqi import aqi_category
 from core.units import QUANTITIES, display_value, format_value
+from core.vocabulary import SOURCE_KINDS
 from ui.formatting import age_seconds, format_age, local_time
 
 STALE_AFTER_S = {"demand_mw": 3 * 3600, "demand_forecast_mw": 3 * 3600}
@@ -95,6 +96,13 @@ def map_frame(docs: list[dict[str, Any]], zones: pd.DataFrame, metric: str) -> p
                      "value": display_value(metric, raw), "risk_level": doc.get("risk_level")})
     return pd.DataFrame(rows, columns=["zone_id", "name", "lat", "lon", "h3", "value",
                                        "risk_level"])
+
+
+def simulated_kinds(docs: list[dict[str, Any]]) -> list[str]:
+    """Source kinds whose newest reading is simulated in any zone, in a fixed order."""
+    seen = {kind for d in docs for kind, provider in (d.get("sources") or {}).items()
+            if provider == "simulated"}
+    return [k for k in SOURCE_KINDS if k in seen]
 
 
 def city_kpis(city: dict[str, Any] | None, docs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -115,3 +115,12 @@ def test_kpis_without_any_value_are_none_not_zero() -> None:
     kpis = city_kpis(None, [doc])
     assert kpis["demand_mw"] is None and kpis["open_incidents"] is None
     assert kpis["avg_aqi"] is None and kpis["open_alerts"] == 0
+
+
+def test_simulated_kinds_lists_each_kind_a_zone_reads_from_the_simulator():
+    from ui.city_tables import simulated_kinds
+
+    docs = [{"sources": {"weather": "open-meteo", "traffic": "simulated"}},
+            {"sources": {"power": "simulated", "weather": "open-meteo"}}, {"sources": {}}]
+    assert simulated_kinds(docs) == ["traffic", "power"]
+    assert simulated_kinds([{"sources": {"weather": "open-meteo"}}]) == []
