@@ -113,7 +113,7 @@ def _latitude_climate(lat: float) -> Climate:
     the seasons flip: coldest in July)."""
     north = 1.0 if lat >= 0 else -1.0
     lat = abs(lat)
-    mean, amp = 33.0 - 0.5 * lat, max(2.0, 0.3 * (lat - 15.0))
+    mean, amp = 33.0 - 0.5 * lat, max(2.0, 0.5 * (lat - 15.0))
     phase = [north * math.cos(2.0 * math.pi * (d - 20.0) / YEAR_DAYS) for d in _MID_MONTH_DOY]
     temps = tuple(round(mean - amp * p, 1) for p in phase)
     sd = tuple(round(3.0 + 1.2 * p, 1) for p in phase)

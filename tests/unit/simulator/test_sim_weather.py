@@ -75,3 +75,12 @@ def test_unknown_city_gets_a_latitude_climate(toy_city: City) -> None:
     jan, jul = _mean(_month(toy_city, 2026, 1), "temperature_c"), _mean(
         _month(toy_city, 2026, 7), "temperature_c")
     assert jan < 0.0 < 15.0 < jul
+
+
+def test_south_of_the_equator_july_is_the_cold_month(toy_city: City) -> None:
+    south = toy_city.model_copy(update={
+        "bounds": toy_city.bounds.model_copy(update={"min_lat": -45.08, "max_lat": -44.95}),
+        "zones": [z.model_copy(update={"lat": -z.lat}) for z in toy_city.zones]})
+    jan, jul = _mean(_month(south, 2026, 1), "temperature_c"), _mean(
+        _month(south, 2026, 7), "temperature_c")
+    assert jul < jan
