@@ -9,7 +9,7 @@ the City Live page polls for; the time from "Find" (the name typed) is reported 
 The next city is added once the previous one is active (the sidecar activates one at a time).
 
 Live: CITYLIVE_SOURCE=live with Open-Meteo (weather, air quality, geocoding) served by
-bench/standins.py; the cities are outside the US and no TomTom key is set, so power, traffic
+bench/standin.py; the cities are outside the US and no TomTom key is set, so power, traffic
 and 311 stay simulated, as they would for these places. Offline training is kept out with
 placeholder model_registry documents (bench/city_pick.py does the same).
 """
@@ -74,7 +74,7 @@ def add_like_the_ui(db: Database, name: str, timeout_s: float = 60) -> dict[str,
 
 
 def measure(env: dict[str, str], mode: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    from bench.standins import StandIn
+    from bench.standin import StandIn
 
     settings = bench_settings(env, f"add{mode[:4]}")
     artifacts = tempfile.mkdtemp(prefix="citylive-bench-artifacts-")
@@ -88,9 +88,9 @@ def measure(env: dict[str, str], mode: str, names: tuple[str, ...]) -> list[dict
                     "CITYLIVE_BACKFILL_DAYS": str(BACKFILL_DAYS),
                     "CITYLIVE_ARTIFACTS_DIR": artifacts, "PYTHONUNBUFFERED": "1"}
         if mode == "live":
-            standin = stack.enter_context(StandIn())
-            proc_env.update(OPEN_METEO_URL=standin.base_url, OPEN_METEO_AQ_URL=standin.base_url,
-                            OPEN_METEO_GEOCODING_URL=standin.base_url)
+            standin = stack.enter_context(StandIn(latency_s=(0.3, 2.0), seed=7))
+            proc_env.update(OPEN_METEO_URL=standin.url, OPEN_METEO_AQ_URL=standin.url,
+                            OPEN_METEO_GEOCODING_URL=standin.url)
             for key in ("TOMTOM_API_KEY", "EIA_API_KEY"):  # TomTom unused; no EIA outside US
                 proc_env.pop(key, None)
         db[C.MODEL_REGISTRY].insert_many([{"_id": f"{c}|{m}", "city_id": c, "model": m,

@@ -1,7 +1,8 @@
 """A local Open-Meteo stand-in: a stdlib ThreadingHTTPServer on 127.0.0.1.
 
 It answers `/v1/forecast` and `/v1/air-quality` with Open-Meteo-shaped JSON (one item per
-requested location, hourly columns for the requested dates in GMT) after a random, seeded
+requested location, hourly columns for the requested dates in GMT), and `/v1/search`
+(geocoding) from the offline gazetteer so that any name resolves, after a random, seeded
 latency, and counts requests. Benchmarks point both City Live's batched client and the seed's
 per-zone calls at the same instance. A `fault` mode makes it misbehave for fault tests: 429
 with Retry-After, 500, a hang past the client timeout, truncated JSON, HTML, JSON of another
@@ -71,6 +72,21 @@ def reply_for(query: dict[str, list[str]]) -> Any:
     return items[0] if len(items) == 1 else items
 
 
+def geocoding_reply(query: dict[str, list[str]]) -> dict[str, Any]:
+    """Open-Meteo geocoding's shape, answered by the offline gazetteer."""
+    from core.gazetteer import PlaceNameError, search
+
+    try:
+        places = search(query.get("name", [""])[0])
+    except PlaceNameError:
+        places = []
+    return {"results": [{"id": p.geonameid, "name": p.name, "latitude": p.lat,
+                         "longitude": p.lon, "country_code": p.country_code,
+                         "country": p.country, "admin1": p.admin1, "timezone": p.timezone,
+                         "population": p.population} for p in places],
+            "generationtime_ms": 1.0}
+
+
 class StandIn:
     """The server, its seeded latency and its request log. Use as a context manager."""
 
@@ -130,6 +146,9 @@ class StandIn:
                 fault = standin.fault
                 if fault and (not standin.fault_paths or parts.path in standin.fault_paths):
                     self._misbehave(fault, query)
+                    return
+                if parts.path == "/v1/search":
+                    self._send(200, json.dumps(geocoding_reply(query)).encode())
                     return
                 if parts.path not in ("/v1/forecast", "/v1/air-quality"):
                     self._send(404, b'{"error": true, "reason": "Not Found"}')
