@@ -102,6 +102,13 @@ class SidecarProcess:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
 
+    def pause(self) -> None:
+        """SIGSTOP: freeze the sidecar where it is, so what it stored can be read at rest."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
     def stop(self, db: Any) -> dict[str, Any]:
         """SIGTERM, wait, and return the consumer's final consumer_status document."""
         os.killpg(self.proc.pid, signal.SIGTERM)
