@@ -34,6 +34,7 @@ class Hit:
     at: float
     locations: int
     query: dict[str, list[str]] = field(default_factory=dict)
+    worker: str | None = None  # the X-Citylive-Worker header (a configured CITYLIVE_WORKER_ID)
 
 
 def hourly_item(lat: float, lon: float, variables: list[str], start: date, end: date
@@ -141,7 +142,8 @@ class StandIn:
                 lats = query.get("latitude", [""])[0]
                 with standin._lock:
                     standin.hits.append(Hit(parts.path, time.monotonic(),
-                                            lats.count(",") + 1 if lats else 0, query))
+                                            lats.count(",") + 1 if lats else 0, query,
+                                            self.headers.get("X-Citylive-Worker")))
                 time.sleep(standin._delay())
                 fault = standin.fault
                 if fault and (not standin.fault_paths or parts.path in standin.fault_paths):

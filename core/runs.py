@@ -15,6 +15,7 @@ from pymongo.errors import PyMongoError
 from core.ids import make_id
 from core.storage import insert_new
 from core.vocabulary import C
+from core.worker import worker_id
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ def recorded_run(db: Database, job: str, city_id: str | None = None, source: str
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     run = RunRecord(job=job, city_id=city_id, source=source, provider=provider,
-                    started_at=started, ok=True, error=None, attempts=0, requests=0, records=0,
-                    rejects=0)
+                    worker=worker_id(), started_at=started, ok=True, error=None, attempts=0,
+                    requests=0, records=0, rejects=0)
     try:
         yield run
     except Exception as exc:  # a failing job is recorded, never kills the process
@@ -44,7 +45,7 @@ def recorded_run(db: Database, job: str, city_id: str | None = None, source: str
         run["finished_at"] = datetime.now(UTC)
         run["duration_s"] = round(time.perf_counter() - t0, 3)
         run["_id"] = make_id(job, city_id or "-", started.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                             source or "-")
+                             source or "-", run["worker"])
         run["scope_hour"] = scope_hour(city_id, started)
         try:
             insert_new(db, C.PIPELINE_RUNS, [dict(run)])

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     # City Live map basemap: keyless CARTO raster tiles under the zone hexagons, or none (a
     # plain white background) when False; the hexagons draw either way, also offline
     citylive_map_tiles: bool = True
+    # several sidecars (docs/architecture.md §13): this one's name in pipeline_runs and
+    # consumer_status (default host:pid), and a factor on every job cadence (1 in production;
+    # tests and benches run the cycles faster)
+    citylive_worker_id: str | None = Field(None, pattern=r"^[A-Za-z0-9._:-]{1,100}$")
+    citylive_cadence_scale: float = Field(1.0, gt=0, le=1)
+    # partitions of the control topic when this process creates it: the most sidecars that
+    # can each own a share (an existing topic keeps its count; core.ownership)
+    citylive_control_partitions: int = Field(12, ge=1, le=256)
 
     open_meteo_url: str = "https://api.open-meteo.com"
     open_meteo_aq_url: str = "https://air-quality-api.open-meteo.com"

@@ -14,7 +14,7 @@ fields, never by a range over a large collection.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -161,6 +161,9 @@ def upsert_many(db: Database, collection: str, docs: Sequence[dict[str, Any]],
     return replaced
 
 
+STATUS_KEEP_DAYS = 7
+
+
 def apply_retention(db: Database, now: datetime | None = None,
                     raw_days: int = 7) -> dict[str, int]:
     """Delete the expired buckets of every collection with a retention rule (core.retention);
@@ -176,6 +179,10 @@ def apply_retention(db: Database, now: datetime | None = None,
         replace_one(db, C.RETENTION_STATE, {
             "_id": name, "purged_before": retention.first_kept_bucket(rule, now),
             "granularity": rule.granularity, "updated_at": now})
+    # one consumer_status document per sidecar process (host:pid): drop those of processes
+    # silent for a week (a handful of small documents, so a range delete is cheap anywhere)
+    deleted[C.CONSUMER_STATUS] = db[C.CONSUMER_STATUS].delete_many(
+        {"updated_at": {"$lt": now - timedelta(days=STATUS_KEEP_DAYS)}}).deleted_count
     return deleted
 
 

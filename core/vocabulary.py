@@ -29,10 +29,13 @@ class Topic:
     INCIDENTS = "incident_text"
     ALERTS = "grid_alerts"
     DLQ = "citylive.dlq"
+    # no messages: its partitions, assigned by Kafka's group coordination, say which sidecar
+    # owns which city (core.ownership, docs/architecture.md §13)
+    CONTROL = "citylive.control"
 
 
 DATA_TOPICS = (Topic.WEATHER, Topic.AQI, Topic.TRAFFIC, Topic.POWER, Topic.INCIDENTS)
-ALL_TOPICS = (*DATA_TOPICS, Topic.ALERTS, Topic.DLQ)
+ALL_TOPICS = (*DATA_TOPICS, Topic.ALERTS, Topic.DLQ, Topic.CONTROL)
 
 # source kind -> topic
 KIND_TOPIC = {

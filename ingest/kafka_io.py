@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from core.settings import Settings
-from core.vocabulary import ALL_TOPICS
+from core.vocabulary import ALL_TOPICS, Topic
 from ingest.schema import to_wire
 
 log = logging.getLogger(__name__)
@@ -148,9 +148,10 @@ def ensure_topics(settings: Settings, topics: tuple[str, ...] = ALL_TOPICS,
     missing = [names.physical(t) for t in topics if names.physical(t) not in existing]
     if not missing:
         return []
+    partitions = {names.physical(Topic.CONTROL): settings.citylive_control_partitions}
     futures = admin.create_topics(
-        [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1) for t in missing],
-        operation_timeout=timeout_s)
+        [NewTopic(t, num_partitions=partitions.get(t, PARTITIONS), replication_factor=1)
+         for t in missing], operation_timeout=timeout_s)
     for future in futures.values():
         try:
             future.result()
@@ -235,9 +236,11 @@ def produce_json(producer: Producer, topic: str, key: str, value: dict[str, Any]
 
 
 def make_consumer(settings: Settings, group_id: str | None = None,
-                  on_error: Callable[[KafkaError], None] | None = None) -> Consumer:
+                  on_error: Callable[[KafkaError], None] | None = None,
+                  config: dict[str, Any] | None = None) -> Consumer:
     """A manual-commit consumer; `on_error` receives client-level errors (a broker that went
-    away, all brokers down), which librdkafka reports apart from the messages."""
+    away, all brokers down), which librdkafka reports apart from the messages; `config` adds
+    or overrides librdkafka settings."""
     extra: dict[str, Any] = {"error_cb": on_error} if on_error is not None else {}
     consumer = Consumer({
         **client_config(settings),
@@ -248,6 +251,7 @@ def make_consumer(settings: Settings, group_id: str | None = None,
         "max.poll.interval.ms": 300000,
         "session.timeout.ms": 10000,
         "client.id": "citylive-consumer",
+        **(config or {}),
     })
     names = topic_names(settings)
     return NamespacedConsumer(consumer, names) if names.prefix else consumer  # type: ignore[return-value]

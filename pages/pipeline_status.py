@@ -15,6 +15,7 @@ from ui.health_tables import (
     freshness_table,
     last_runs,
     precompute_durations,
+    sidecars_table,
 )
 from ui.sidebar import current_context
 from ui.stream_tables import consumer_state
@@ -28,7 +29,8 @@ tz_name = str(ctx.timezone)
 st.title(f"Pipeline Health · {ctx.city_label}")
 now = datetime.now(UTC)
 runs = for_city(loaders.load_pipeline_runs(RUN_WINDOW_H, ctx.city_id), ctx.city_id)
-consumer = loaders.load_consumer_status()
+statuses = loaders.load_consumer_statuses()
+consumer = statuses[0] if statuses else None
 
 st.subheader("Services")
 ping = loaders.mongo_ping()
@@ -51,6 +53,11 @@ with cols[2]:
               and sidecar_age < SIDECAR_QUIET_S else "quiet", border=True,
               delta=f"last job {format_age(sidecar_age)} ago" if newest_run else "no runs in 24 h",
               delta_color="off", delta_arrow="off")
+
+if len(statuses) > 1:  # several sidecars share the work (docs/architecture.md §13)
+    st.caption(f"{len(statuses)} sidecars reported in the last 24 h; cities are shared among "
+               "the running ones by Kafka's group coordination.")
+    st.dataframe(sidecars_table(statuses, now), hide_index=True, key="sidecars_table")
 
 st.subheader(f"Last run per job and source · last {RUN_WINDOW_H} h")
 if runs.empty:

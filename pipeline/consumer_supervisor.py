@@ -24,7 +24,9 @@ from confluent_kafka import Consumer, KafkaError
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from core.ids import make_id
 from core.vocabulary import C
+from core.worker import worker_id
 from ingest.consumer import ConsumeStats, MessageSink, consume_loop
 
 log = logging.getLogger("citylive.consumer")
@@ -38,8 +40,11 @@ def backoff(restarts: int, first: float = BACKOFF_S[0], cap: float = BACKOFF_S[1
 
 
 def status_doc(total: ConsumeStats, state: str, last_error: str | None, restarts: int,
-               lag: dict[str, int], now: datetime) -> dict[str, Any]:
-    return {"_id": "consumer", "updated_at": now, "state": state, "last_error": last_error,
+               lag: dict[str, int], now: datetime, worker: str = "-") -> dict[str, Any]:
+    """One consumer_status document per worker (sidecar process): several sidecars each report
+    their own consumer (docs/architecture.md §13)."""
+    return {"_id": make_id("consumer", worker), "worker": worker, "updated_at": now,
+            "state": state, "last_error": last_error,
             "restarts": restarts, "lag": lag, "consumed_total": total.consumed,
             "stored_total": total.stored, "duplicates_total": total.duplicates,
             "dlq_total": total.rejected,
@@ -120,9 +125,10 @@ class SupervisedConsumer:
                 self.problem(f"Kafka: {exc}")
                 state, error = self.state()
         doc = status_doc(self.total, state, error if state == "running" else
-                         (error or self.last_error), self.restarts, lag, datetime.now(UTC))
+                         (error or self.last_error), self.restarts, lag, datetime.now(UTC),
+                         worker_id())
         try:
-            self.db[C.CONSUMER_STATUS].replace_one({"_id": "consumer"}, doc, upsert=True)
+            self.db[C.CONSUMER_STATUS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
             self._status_failing = False
         except PyMongoError as exc:
             if not self._status_failing:

@@ -29,10 +29,12 @@ from core.capabilities import city_sources
 from core.catalog import City, UnknownCityError, all_cities, get_city, load_catalog
 from core.city_store import load_added_cities
 from core.ids import city_hour
+from core.ownership import SEARCHES_KEY
 from core.runs import recorded_run
 from core.settings import Settings, get_settings
 from core.storage import apply_retention, ensure_indexes, get_db, load_catalog_into
 from core.vocabulary import CADENCE_MIN, SOURCE_KINDS, C
+from core.worker import set_worker_id, worker_id
 from ingest.consumer import MessageSink, lag_by_topic
 from ingest.kafka_io import client_config, ensure_topics, make_consumer, make_producer
 from pipeline.city_searches import serve_city_searches
@@ -46,6 +48,7 @@ from pipeline.cycle import (
     precompute_city_job,
     process_city_job,
 )
+from pipeline.ownership import CityOwnership
 
 log = logging.getLogger("citylive.sidecar")
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
@@ -66,8 +69,10 @@ def build_services(settings: Settings) -> Services:
     catalog = all_cities()  # one dict, updated in place when a city is added later
     ensure_topics(settings)
     producer = make_producer(settings)
-    http = httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True,
-                        headers={"User-Agent": "citylive/1.0"})
+    headers = {"User-Agent": "citylive/1.0"}
+    if settings.citylive_worker_id:  # a name the operator chose, never the host name
+        headers["X-Citylive-Worker"] = settings.citylive_worker_id
+    http = httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True, headers=headers)
     return Services(settings=settings, db=db, producer=producer, http=http, catalog=catalog,
                     dlq_producer=producer)
 
@@ -191,7 +196,12 @@ def _topics() -> tuple[str, ...]:
 
 
 class Sidecar:
-    """Owns the APScheduler jobs and the consumer thread of the long-running sidecar."""
+    """Owns the APScheduler jobs and the consumer thread of the long-running sidecar.
+
+    Several sidecars may run against the same Kafka and MongoDB: each runs the jobs of the
+    cities whose control partitions Kafka assigned to it (pipeline.ownership), and their
+    consumers split the data topics' partitions as one group (docs/architecture.md §13).
+    """
 
     def __init__(self, svc: Services) -> None:
         self.svc = svc
@@ -201,8 +211,11 @@ class Sidecar:
         self.admin = AdminClient(client_config(svc.settings))
         self.training: dict[str, subprocess.Popen] = {}
         self.consumer_thread: threading.Thread | None = None
+        self.ownership = CityOwnership(svc.settings, self.stop_event,
+                                       on_change=lambda _parts: self.release_unowned())
 
     def start(self, cities: list[str]) -> None:
+        self.ownership.start()
         self.consumer_thread = threading.Thread(target=self._consume_forever, name="consumer",
                                                 daemon=True)
         self.consumer_thread.start()
@@ -222,19 +235,35 @@ class Sidecar:
             set_city_status(self.svc, city_id, "requested")
 
     def poll_city_requests(self) -> None:
+        self.release_unowned()
         now = datetime.now(UTC)
         for doc in self.svc.db[C.CITY_REQUESTS].find({"status": {"$in": [*WANTED, "failed"]}}):
             if not wants_activation(doc, self.active, now):
                 continue
-            try:
+            try:  # any sidecar refuses an unknown city; only its owner activates a known one
                 city = resolve_city(self.svc, doc["_id"])
             except UnknownCityError as exc:  # failed for good: no retry time
                 set_city_status(self.svc, doc["_id"], "failed", str(exc))
                 continue
-            self.activate(city)
+            if self.ownership.owns(city.city_id):
+                self.activate(city)
 
     def poll_city_searches(self) -> None:
-        serve_city_searches(self.svc)
+        if self.ownership.owns(SEARCHES_KEY):  # one sidecar answers the analysts' searches
+            serve_city_searches(self.svc)
+
+    def release_unowned(self) -> None:
+        """Stop the jobs of every city whose partition moved to another sidecar."""
+        for city_id in list(self.active):
+            if not self.ownership.owns(city_id):
+                self.release(city_id)
+
+    def release(self, city_id: str) -> None:
+        self.active.discard(city_id)
+        for job in self.scheduler.get_jobs():
+            if job.id.split(":")[1:2] == [city_id]:
+                job.remove()
+        log.info("released %s: another sidecar owns it now", city_id)
 
     def activate(self, city: City) -> None:
         """First cycle (fast first data), then backfill, then the city's recurring jobs.
@@ -258,20 +287,28 @@ class Sidecar:
             self.active.discard(city.city_id)
             mark_activation_failed(svc, city.city_id, run["error"], datetime.now(UTC))
             return
+        if not self.ownership.owns(city.city_id):  # moved away while it was activated
+            self.release(city.city_id)
+            return
         self.maybe_train(city)
         self.schedule_city(city)
+
+    def every(self, minutes: float) -> float:
+        """A cadence in seconds, times CITYLIVE_CADENCE_SCALE (1 in production)."""
+        return minutes * 60 * self.svc.settings.citylive_cadence_scale
 
     def schedule_city(self, city: City) -> None:
         cid = city.city_id
         for kind in SOURCE_KINDS:
             self.scheduler.add_job(lambda k=kind: ingest_kind(self.svc, city, k, datetime.now(UTC)),
-                                   "interval", minutes=CADENCE_MIN[kind],
+                                   "interval", seconds=self.every(CADENCE_MIN[kind]),
                                    id=f"ingest:{cid}:{kind}", replace_existing=True)
         self.scheduler.add_job(lambda: process_city_job(self.svc, city, datetime.now(UTC)),
-                               "interval", minutes=PROCESS_EVERY_MIN, id=f"process:{cid}",
-                               replace_existing=True)
+                               "interval", seconds=self.every(PROCESS_EVERY_MIN),
+                               id=f"process:{cid}", replace_existing=True)
         self.scheduler.add_job(lambda: precompute_city_job(self.svc, city, datetime.now(UTC)),
-                               "interval", minutes=PRECOMPUTE_EVERY_MIN, id=f"precompute:{cid}",
+                               "interval", seconds=self.every(PRECOMPUTE_EVERY_MIN),
+                               id=f"precompute:{cid}",
                                replace_existing=True,
                                next_run_time=datetime.now(UTC) + timedelta(seconds=5))
 
@@ -310,6 +347,8 @@ class Sidecar:
         self.svc.producer.flush(5)
         if self.consumer_thread is not None:  # its last batch and final status
             self.consumer_thread.join(20)
+        if self.ownership.thread is not None:  # leaves the group: the others take over now
+            self.ownership.thread.join(10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -327,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     # a tick skipped because the job is still running is the design (max_instances=1)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     settings = get_settings()
+    set_worker_id(settings.citylive_worker_id)
     cities = args.city or settings.citylive_cities
     try:
         svc = build_services(settings)
@@ -352,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     sidecar.start(cities)
-    log.info("sidecar running for %s", ", ".join(cities))
+    log.info("sidecar %s running; cities requested at start: %s", worker_id(),
+             ", ".join(cities) or "none")
     done.wait()
     sidecar.shutdown()
     return 0

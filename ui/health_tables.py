@@ -25,8 +25,8 @@ def for_city(runs: pd.DataFrame, city_id: str) -> pd.DataFrame:
 
 def last_runs(runs: pd.DataFrame, tz: ZoneInfo, now: datetime) -> pd.DataFrame:
     """One row per (job, source): the newest run and the failure count over the window."""
-    columns = ["Job", "Source", "Provider", "Last run", "Age", "OK", "Duration (s)", "Records",
-               "Requests", "Rejects", "Runs", "Failures", "Last error"]
+    columns = ["Job", "Source", "Provider", "Worker", "Last run", "Age", "OK", "Duration (s)",
+               "Records", "Requests", "Rejects", "Runs", "Failures", "Last error"]
     if runs.empty:
         return pd.DataFrame(columns=columns)
     runs = runs.assign(source=runs["source"].fillna("-"))
@@ -37,6 +37,7 @@ def last_runs(runs: pd.DataFrame, tz: ZoneInfo, now: datetime) -> pd.DataFrame:
         started = last["started_at"].to_pydatetime()
         rows.append({
             "Job": job, "Source": source, "Provider": _text(last.get("provider")),
+            "Worker": _text(last.get("worker")),
             "Last run": local_time(started, tz), "Age": format_age(age_seconds(started, now)),
             "OK": bool(last["ok"]), "Duration (s)": _number(last.get("duration_s")),
             "Records": _number(last.get("records")), "Requests": _number(last.get("requests")),
@@ -45,6 +46,26 @@ def last_runs(runs: pd.DataFrame, tz: ZoneInfo, now: datetime) -> pd.DataFrame:
         })
     return pd.DataFrame(rows, columns=columns).sort_values(["Job", "Source"]).reset_index(
         drop=True)
+
+
+def sidecars_table(statuses: list[dict[str, Any]], now: datetime,
+                   stale_after_s: float = 120) -> pd.DataFrame:
+    """One row per sidecar whose consumer reported: worker, state, last report, totals."""
+    columns = ["Worker", "State", "Last report", "Stored", "Duplicates", "Dead-lettered",
+               "Restarts"]
+    rows = []
+    for doc in statuses:
+        age = age_seconds(doc.get("updated_at"), now)
+        state = doc.get("state") or "unknown"
+        if state != "stopped" and age is not None and age > stale_after_s:
+            state = "silent"
+        rows.append({"Worker": _text(doc.get("worker")) or "-", "State": state,
+                     "Last report": f"{format_age(age)} ago",
+                     "Stored": _number(doc.get("stored_total")),
+                     "Duplicates": _number(doc.get("duplicates_total")),
+                     "Dead-lettered": _number(doc.get("dlq_total")),
+                     "Restarts": _number(doc.get("restarts"))})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _text(value: Any) -> str:

@@ -36,7 +36,7 @@ LIVE_FEED_FIELDS = {"_id": 0, "topic": 1, "partition": 1, "offset": 1, "key": 1,
 ZONE_FIELDS = {"_id": 0, "zone_id": 1, "name": 1, "lat": 1, "lon": 1, "h3": 1}
 RUN_FIELDS = {"_id": 0, "job": 1, "city_id": 1, "source": 1, "provider": 1, "started_at": 1,
               "finished_at": 1, "duration_s": 1, "ok": 1, "error": 1, "attempts": 1,
-              "requests": 1, "records": 1, "rejects": 1}
+              "requests": 1, "records": 1, "rejects": 1, "worker": 1}
 
 
 # --- catalog ---------------------------------------------------------------------------------
@@ -225,8 +225,18 @@ def load_live_feed(city_id: str, minutes: int) -> dict[str, Any]:
 
 
 @st.cache_data(ttl=TTL_STREAM, max_entries=2, show_spinner=False)
+def load_consumer_statuses(hours: int = 24) -> list[dict[str, Any]]:
+    """Each sidecar's consumer report of the last `hours`, newest first (one document per
+    worker; a handful, so the sort is cheap on any backend)."""
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    docs = list(get_db()[C.CONSUMER_STATUS].find({"updated_at": {"$gte": since}}))
+    return sorted(docs, key=lambda d: d["updated_at"], reverse=True)
+
+
 def load_consumer_status() -> dict[str, Any] | None:
-    return get_db()[C.CONSUMER_STATUS].find_one({"_id": "consumer"})
+    """The newest consumer report of any sidecar."""
+    statuses = load_consumer_statuses()
+    return statuses[0] if statuses else None
 
 
 @st.cache_data(ttl=10, max_entries=4, show_spinner=False)

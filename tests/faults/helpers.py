@@ -127,7 +127,8 @@ class SidecarProcess:
 def consumer_status(db: Any) -> dict[str, Any] | None:
     from core.vocabulary import C
 
-    return db[C.CONSUMER_STATUS].find_one({"_id": "consumer"})
+    docs = list(db[C.CONSUMER_STATUS].find({}))  # one per worker: the newest report
+    return max(docs, key=lambda d: d["updated_at"]) if docs else None
 
 
 def recent_weather_records(city: Any, n: int, now: datetime) -> list[dict[str, Any]]:
