@@ -54,7 +54,7 @@ TABLE_COLUMNS = {"zone_table": "Data gaps", "alerts_table": "Inputs (value, age)
                  "series_table": "zone", "scorecard_table": "Forecasts scored",
                  "rate_table": "Lag (msgs)", "latest_weather_obs": "Partition/offset",
                  "dlq_table": "Reason", "runs_table": "Last error",
-                 "freshness_table": "Collection"}
+                 "freshness_table": "Collection", "sidecars_table": "Dead-lettered"}
 
 
 def frame_by_key(at: AppTest, key: str):
@@ -277,6 +277,27 @@ def test_pipeline_health_with_data(seeded_db: Seeded) -> None:
     fresh = frame_by_key(at, "freshness_table").set_index("Collection")["State"]
     assert fresh["zone_latest"] == "fresh" and fresh["consumer_status"] == "fresh"
     assert {m.label: m.value for m in at.metric}["MongoDB"] == "up"
+
+
+def test_pipeline_health_lists_the_sidecars(seeded_db: Seeded) -> None:
+    from ingest.consumer import ConsumeStats
+    from pipeline.consumer_supervisor import status_doc
+
+    now = datetime.now(UTC)
+    docs = [status_doc(ConsumeStats(stored=7), "running", None, 0, {}, now - timedelta(seconds=age),
+                       worker) for worker, age in (("sidecar-a", 400), ("sidecar-b", 30))]
+    seeded_db.db[C.CONSUMER_STATUS].insert_many(docs)
+    try:
+        clear_streamlit_caches()
+        at = app(page="pipeline_health")
+        table = frame_by_key(at, "sidecars_table").set_index("Worker")
+        assert table.loc["sidecar-b", "State"] == "running"
+        assert table.loc["sidecar-a", "State"] == "silent"  # no report for 400 s
+        assert table.loc["sidecar-b", "Stored"] == 7
+        assert "3 sidecars reported in the last 24 h" in texts(at)
+    finally:
+        seeded_db.db[C.CONSUMER_STATUS].delete_many({"_id": {"$in": [d["_id"] for d in docs]}})
+        clear_streamlit_caches()
 
 
 def test_pipeline_health_without_runs(seeded_db: Seeded) -> None:
