@@ -7,7 +7,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-test.txt | sha1sum | cut -
 VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 CITY ?= nyc
 
-.PHONY: run test services build stop status venv browser lint bench faults train clean-data
+.PHONY: run test services build stop status venv browser lint bench faults train inference clean-data
 
 venv: $(VENV_STAMP)
 
@@ -46,6 +46,11 @@ lint: venv
 
 train: services
 	$(PY) -m models.train --city $(CITY)
+
+# the optional dedicated inference service (KServe v2 REST on MLServer) on 127.0.0.1:8090;
+# point the sidecar at it with INFERENCE_URL=http://127.0.0.1:8090 (docs/architecture.md §14)
+inference: venv
+	$(PY) -m models.serving
 
 bench: build
 	$(PY) -m bench.run_all

@@ -26,7 +26,8 @@ from pathlib import Path
 from bench.common import MISS, NA, Figure, fmt
 
 RESULTS = Path(__file__).resolve().parent / "results"
-MODULES = ("ingest_requests", "city_pick", "add_city", "model_inference", "consumer_throughput",
+MODULES = ("ingest_requests", "city_pick", "add_city", "model_inference", "inference_service",
+           "consumer_throughput",
            "processing_scale", "pages", "storage_volume", "sidecars")
 
 

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # partitions of the control topic when this process creates it: the most sidecars that
     # can each own a share (an existing topic keeps its count; core.ownership)
     citylive_control_partitions: int = Field(12, ge=1, le=256)
+    # the dedicated inference service (models/serving.py): precompute calls it when the URL is
+    # set, else runs the models in-process; `make inference` serves on inference_port
+    inference_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    inference_port: int = Field(8090, ge=1, le=65534)
+    inference_timeout_s: float = Field(30.0, gt=0)
+    inference_attempts: int = Field(3, ge=1, le=10)
 
     open_meteo_url: str = "https://api.open-meteo.com"
     open_meteo_aq_url: str = "https://air-quality-api.open-meteo.com"

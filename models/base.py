@@ -130,6 +130,13 @@ class Forecaster(ABC):
         self.calibration = residual_quantiles(actual, p50)
 
 
+def interval_kind(forecaster: Forecaster) -> str:
+    """How a forecaster's p10-p90 band is made (stored with each forecast)."""
+    if forecaster.native_quantiles:
+        return "quantile" if forecaster.calibration is None else "quantile+conformal"
+    return "backtest-residuals"
+
+
 def residual_quantiles(actual: np.ndarray, p50: np.ndarray,
                        levels: tuple[float, float] = (0.1, 0.9)) -> np.ndarray:
     """[H, 2] per-step quantiles of actual/p50 - 1 over [N, Z, H] arrays (0 where no data)."""

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
 from core.catalog import City, get_city
@@ -27,7 +28,7 @@ from core.ids import make_id
 from core.settings import Settings
 from core.storage import replace_docs
 from core.vocabulary import MODEL_NAMES, C
-from models.base import Forecaster
+from models.base import Forecaster, interval_kind
 from models.exceptions import (
     ArtifactChecksumError,
     ArtifactMissingError,
@@ -41,6 +42,7 @@ from models.features import (
     make_windows,
 )
 from models.registry import artifact_dir, latest_version_dir, load, registered
+from models.remote import RemoteForecaster
 from models.scorecard import note_issuance, score_city
 from pipeline.history import load_hourly_frame
 
@@ -120,10 +122,27 @@ def forecast_documents(city_id: str, model: str, version: str, issued_at: dateti
     return docs
 
 
-def _interval_kind(forecaster: Forecaster) -> str:
-    if forecaster.native_quantiles:
-        return "quantile" if forecaster.calibration is None else "quantile+conformal"
-    return "backtest-residuals"
+def remote_forecaster(http: httpx.Client, settings: Settings, city_id: str, model: str,
+                      registry_doc: dict[str, Any] | None) -> tuple[RemoteForecaster, str]:
+    """The registered (else newest on disk) version, served by INFERENCE_URL."""
+    if registry_doc is not None:
+        version, checksum = str(registry_doc["version"]), registry_doc.get("checksum") or ""
+        directory = artifact_dir(settings.citylive_artifacts_dir, city_id, model, version)
+    else:
+        found = latest_version_dir(settings.citylive_artifacts_dir, city_id, model)
+        if found is None:
+            raise ArtifactMissingError(city_id, model,
+                                       str(Path(settings.citylive_artifacts_dir) / city_id))
+        directory, version, checksum = found, found.name, ""
+    artifact = {"city_id": city_id, "model": model, "version": version, "checksum": checksum}
+    return RemoteForecaster(http, str(settings.inference_url), directory, artifact,
+                            attempts=settings.inference_attempts), version
+
+
+def _interval_kind(forecaster: Forecaster | RemoteForecaster) -> str:
+    if isinstance(forecaster, RemoteForecaster):  # the service said which
+        return forecaster.interval
+    return interval_kind(forecaster)
 
 
 def precompute_city(db: Any, settings: Settings, city: City | str, now: datetime
@@ -141,11 +160,18 @@ def precompute_city(db: Any, settings: Settings, city: City | str, now: datetime
     frame = load_hourly_frame(db, city_id, origin - timedelta(hours=WEEK_HOURS), origin)
     summary: dict[str, Any] = {"city_id": city_id, "issued_at": origin, "models": {},
                                "documents": 0, "messages": []}
+    http = (httpx.Client(timeout=settings.inference_timeout_s) if settings.inference_url
+            else None)
+    summary["inference"] = settings.inference_url or "in-process"
     for model in MODEL_NAMES:
         t0 = time.perf_counter()
         try:
-            forecaster, version = load_forecaster(settings.citylive_artifacts_dir, city_id,
-                                                  model, registered(db, city_id, model))
+            if http is not None:  # the dedicated inference service (models/serving.py)
+                forecaster, version = remote_forecaster(http, settings, city_id, model,
+                                                        registered(db, city_id, model))
+            else:
+                forecaster, version = load_forecaster(settings.citylive_artifacts_dir, city_id,
+                                                      model, registered(db, city_id, model))
             zones, pred, skipped = forecast_zones(forecaster, frame, origin)
             docs = forecast_documents(city_id, model, version, origin, zones, pred,
                                       _interval_kind(forecaster))
@@ -171,6 +197,8 @@ def precompute_city(db: Any, settings: Settings, city: City | str, now: datetime
         if result["status"] != "ok":
             summary["messages"].append(f"{model}: {result['message']}")
         summary["models"][model] = result
+    if http is not None:
+        http.close()
     summary["ok"] = all(r["status"] == "ok" for r in summary["models"].values())
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return summary

@@ -148,6 +148,10 @@ def precompute_city_job(svc: Services, city: City, now: datetime) -> bool:
         run.update(summary=_jsonable(summary), records=summary.get("documents", 0))
         if summary.get("messages"):  # e.g. a model not trained yet: said, never a crash
             run["message"] = "; ".join(summary["messages"])[:1000]
+        errors = [f"{m}: {r.get('message')}" for m, r in summary.get("models", {}).items()
+                  if r.get("status") == "error"]
+        if errors:  # e.g. the inference service down: a failed run, tried again next hour
+            run.update(ok=False, error="; ".join(errors)[:1000])
         run.update(scorecard=_jsonable(score_city(svc.db, city, now)))
     return run["ok"]
 

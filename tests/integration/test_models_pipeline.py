@@ -62,3 +62,60 @@ def test_train_register_precompute_every_zone(test_env, db):
                                                                strict=True))
             assert doc["model_version"] == db[C.MODEL_REGISTRY].find_one(
                 {"_id": f"nyc|{model}"})["version"]
+
+    # the same forecasts through the dedicated inference service (KServe v2 on MLServer)
+    service_forecasts_match_in_process(test_env, db, city)
+
+
+def service_forecasts_match_in_process(settings, db, city) -> None:
+    import time
+    from datetime import timedelta
+
+    import httpx
+    import numpy as np
+
+    from bench.inference_service import InferenceService
+    from core.clock import floor_hour
+    from models.base import interval_kind
+    from models.precompute import (
+        forecast_zones,
+        load_forecaster,
+        precompute_city,
+        remote_forecaster,
+    )
+    from models.registry import registered
+    from pipeline.cycle import Services, precompute_city_job
+    from pipeline.history import load_hourly_frame
+
+    now = datetime.now(UTC)
+    origin = floor_hour(now).to_pydatetime()
+    frame = load_hourly_frame(db, city.city_id, origin - timedelta(hours=168), origin)
+    log_path = Path(settings.citylive_artifacts_dir) / "inference.log"
+    with InferenceService(settings.citylive_artifacts_dir, log_path) as service, \
+            httpx.Client(timeout=60) as http:
+        remote = settings.model_copy(update={"inference_url": service.url})
+        for model in MODELS:
+            reg = registered(db, city.city_id, model)
+            local_f, _ = load_forecaster(settings.citylive_artifacts_dir, city.city_id, model, reg)
+            remote_f, version = remote_forecaster(http, remote, city.city_id, model, reg)
+            zones_l, pred_l, _ = forecast_zones(local_f, frame, origin)
+            zones_r, pred_r, _ = forecast_zones(remote_f, frame, origin)
+            assert version == reg["version"] and zones_l == zones_r
+            assert pred_l.shape == pred_r.shape == (len(zones_l), 24, 3)
+            assert np.abs(pred_l - pred_r).max() <= 1e-5, model
+            assert remote_f.interval == interval_kind(local_f)
+        # a second batch reuses the loaded artifacts: each loaded once
+        reply = remote_f.http.post(f"{service.url}/v2/models/citylive-forecast/infer",
+                                   json={"inputs": [], "parameters": {"city_id": city.city_id,
+                                                                      "model": "lstm"}})
+        assert reply.status_code == 400 and "version" in reply.text  # a clear refusal
+        summary = precompute_city(db, remote, city, now)
+        assert summary["ok"] and summary["inference"] == service.url, summary["messages"]
+    # the service gone: precompute says so in pipeline_runs after its retries, within seconds
+    remote = settings.model_copy(update={"inference_url": service.url})
+    svc = Services(settings=remote, db=db, producer=None, http=None, catalog={})
+    t0 = time.perf_counter()
+    assert not precompute_city_job(svc, city, now)
+    assert time.perf_counter() - t0 < 30
+    runs = [r for r in db[C.PIPELINE_RUNS].find({"job": "precompute"}) if not r["ok"]]
+    assert runs and "inference service" in runs[-1]["error"] and "3 time(s)" in runs[-1]["error"]
