@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from confluent_kafka.admin import AdminClient
 
@@ -58,6 +59,8 @@ WANTED = ("requested", "backfilling", "active")  # backfilling: resume one a kil
 PROCESS_EVERY_MIN = 2
 PRECOMPUTE_EVERY_MIN = 60
 FIRST_DATA_WAIT_S = 15.0
+JOB_THREADS = 10  # ingest, processing, polls, retention
+PRECOMPUTE_EXECUTOR, PRECOMPUTE_THREADS = "precompute", 2
 
 
 def build_services(settings: Settings) -> Services:
@@ -205,7 +208,12 @@ class Sidecar:
 
     def __init__(self, svc: Services) -> None:
         self.svc = svc
-        self.scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone=UTC)
+        # precompute has its own small pool: a slow model or inference service can hold at
+        # most PRECOMPUTE_THREADS threads, never the ones ingestion and processing run on
+        self.scheduler = BackgroundScheduler(
+            job_defaults=JOB_DEFAULTS, timezone=UTC,
+            executors={"default": ThreadPoolExecutor(JOB_THREADS),
+                       PRECOMPUTE_EXECUTOR: ThreadPoolExecutor(PRECOMPUTE_THREADS)})
         self.stop_event = threading.Event()
         self.active: set[str] = set()
         self.admin = AdminClient(client_config(svc.settings))
@@ -308,7 +316,7 @@ class Sidecar:
                                id=f"process:{cid}", replace_existing=True)
         self.scheduler.add_job(lambda: precompute_city_job(self.svc, city, datetime.now(UTC)),
                                "interval", seconds=self.every(PRECOMPUTE_EVERY_MIN),
-                               id=f"precompute:{cid}",
+                               id=f"precompute:{cid}", executor=PRECOMPUTE_EXECUTOR,
                                replace_existing=True,
                                next_run_time=datetime.now(UTC) + timedelta(seconds=5))
 

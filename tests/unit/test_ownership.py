@@ -62,3 +62,20 @@ def test_sidecars_table_marks_a_silent_worker():
     ], now)
     assert table["State"].tolist() == ["running", "silent", "stopped"]
     assert table.loc[0, "Stored"] == 10 and table.loc[0, "Worker"] == "a:1"
+
+
+def test_precompute_jobs_run_on_their_own_pool():
+    # a hanging inference service may hold precompute threads, never ingestion's
+    from core.catalog import get_city
+    from core.settings import Settings
+    from pipeline.cycle import Services
+    from pipeline.scheduler import PRECOMPUTE_EXECUTOR, Sidecar
+
+    svc = Services(settings=Settings(_env_file=None), db=None, producer=None, http=None,
+                   catalog={})
+    sidecar = Sidecar(svc)
+    sidecar.schedule_city(get_city("nyc"))
+    executors = {job.id.split(":")[0]: job.executor for job in sidecar.scheduler.get_jobs()}
+    assert executors == {"ingest": "default", "process": "default",
+                         "precompute": PRECOMPUTE_EXECUTOR}
+    assert sidecar.every(10) == 600  # production cadence: scale 1

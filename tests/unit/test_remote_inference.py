@@ -97,8 +97,14 @@ def test_a_failing_service_is_retried_then_reported(tmp_path):
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    with pytest.raises(InferenceServiceError, match="failed 2 time"):
+    with pytest.raises(InferenceServiceError, match="failed 2 time.*ConnectError"):
         remote(down, tmp_path, attempts=2).predict(windows())
+
+    def slow(request: httpx.Request) -> httpx.Response:  # past INFERENCE_TIMEOUT_S
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(InferenceServiceError, match="failed 3 time.*ReadTimeout"):
+        remote(slow, tmp_path).predict(windows())
 
     def refuses(request: httpx.Request) -> httpx.Response:
         return httpx.Response(400, json={"error": "no artifact nyc/lstm/v1"})
