@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import UTC, datetime
 
@@ -24,40 +25,31 @@ N = 12_000
 BATCH = 4000
 
 
-def _count(raw, seen: list[int]) -> int:
-    seen.append(raw.count_documents({}))
-    return seen[-1]
-
-
-def mid_batch(stored: int, fraction: float) -> bool:
-    """Past `fraction` of the run, inside a batch with at least one chunk of 1,000 still to
-    write, so the batch's commit is at least one insert round trip away."""
-    return stored >= fraction * N and 0 < stored % BATCH <= BATCH - 1000
-
-
-def kill_mid_batch(sidecar: SidecarProcess, raw, settings, start, fraction: float,
+def kill_mid_batch(sidecar: SidecarProcess, raw, settings, start, beyond: int,
                    timeout_s: float = 240) -> tuple[int, int]:
-    """SIGKILL the sidecar while a batch is stored but not committed; (stored, committed).
+    """SIGKILL the sidecar while a batch is stored past `beyond` but not committed; returns
+    (stored, committed) at the kill.
 
-    The sidecar is frozen (SIGSTOP) the moment a count looks mid-batch, and stored and committed
-    are read while it is frozen; if the batch finished in between, it is thawed and watched again.
+    The sidecar is frozen (SIGSTOP) every few tens of milliseconds and read at rest: stored
+    documents and committed offsets cannot move while it is frozen, so what is measured is what
+    the kill leaves. Polling a count and killing after it would race a fast machine, where a
+    whole batch is written and committed in less time than one count takes.
     """
+    rng = random.Random(7)
     deadline = time.monotonic() + timeout_s
-    seen: list[int] = []
-    tries = []
+    tries: list[tuple[int, int | None]] = []
     while time.monotonic() < deadline:
-        if not wait_until(lambda: mid_batch(_count(raw, seen), fraction),
-                          deadline - time.monotonic(), 0.01):
-            break
+        time.sleep(rng.uniform(0.02, 0.08))
         sidecar.pause()
-        time.sleep(0.3)  # an insert the server already holds lands
-        stored, committed = raw.count_documents({}), committed_count(settings, start)
-        tries.append((stored, committed))
-        if stored > committed:
+        time.sleep(0.2)  # an insert the server already received lands
+        stored = raw.count_documents({})
+        committed = committed_count(settings, start) if stored > beyond else None
+        if committed is not None and stored > committed:
             sidecar.kill()
             return stored, committed
+        tries.append((stored, committed))
         sidecar.resume()
-    raise AssertionError(("no kill mid-batch", tries, sorted(set(seen))[-20:], sidecar.log()))
+    raise AssertionError(("no kill mid-batch", tries[-20:], sidecar.log()))
 
 
 def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(fault_settings, fault_db,
@@ -70,14 +62,16 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(fault_setti
     produce(fault_settings, Topic.WEATHER, records)
     raw = fault_db[C.RAW_WEATHER]
 
-    # a batch is written in chunks of 1,000 before it is committed: a stored count that is not
-    # a whole number of batches means a batch is being written, so a kill then lands mid-batch
+    # a batch is written in chunks of 1,000 and committed after its last chunk: a freeze that
+    # finds more stored than committed is mid-batch, and the kill then lands there
     sidecar = SidecarProcess(fault_settings, tmp_path, KAFKA_CONSUMER_BATCH=str(BATCH))
     kills = []
     try:
-        for fraction in (0.25, 0.6):
+        beyond = 1000  # the first kill once a chunk is stored, the second past the first
+        for _ in range(2):
             sidecar.start()
-            kills.append(kill_mid_batch(sidecar, raw, fault_settings, start, fraction))
+            kills.append(kill_mid_batch(sidecar, raw, fault_settings, start, beyond))
+            beyond = kills[-1][0] + 1000
         sidecar.start()
         assert wait_until(lambda: raw.count_documents({}) >= N, 180), sidecar.log()
         assert wait_until(lambda: committed_count(fault_settings, start) >= N, 60)
