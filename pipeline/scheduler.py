@@ -10,6 +10,7 @@ pipeline_runs and retried at its next tick; it never kills the process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from confluent_kafka.admin import AdminClient
 
@@ -270,7 +272,8 @@ class Sidecar:
         self.active.discard(city_id)
         for job in self.scheduler.get_jobs():
             if job.id.split(":")[1:2] == [city_id]:
-                job.remove()
+                with contextlib.suppress(JobLookupError):  # released by the other thread
+                    job.remove()
         log.info("released %s: another sidecar owns it now", city_id)
 
     def activate(self, city: City) -> None:

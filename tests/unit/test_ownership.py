@@ -79,3 +79,28 @@ def test_precompute_jobs_run_on_their_own_pool():
     assert executors == {"ingest": "default", "process": "default",
                          "precompute": PRECOMPUTE_EXECUTOR}
     assert sidecar.every(10) == 600  # production cadence: scale 1
+
+
+def test_releasing_a_city_twice_is_harmless():
+    # the ownership thread and the request poll may both release a city that moved away
+    from core.catalog import get_city
+    from core.settings import Settings
+    from pipeline.cycle import Services
+    from pipeline.scheduler import Sidecar
+
+    sidecar = Sidecar(Services(settings=Settings(_env_file=None), db=None, producer=None,
+                               http=None, catalog={}))
+    sidecar.schedule_city(get_city("nyc"))
+    sidecar.schedule_city(get_city("chicago"))
+    sidecar.active |= {"nyc", "chicago"}
+    snapshot = sidecar.scheduler.get_jobs()
+    next(job for job in snapshot if job.id == "process:nyc").remove()  # the other thread
+    real_get_jobs = sidecar.scheduler.get_jobs
+    sidecar.scheduler.get_jobs = lambda: snapshot  # this thread's list predates that removal
+    sidecar.release("nyc")  # no JobLookupError
+    sidecar.scheduler.get_jobs = real_get_jobs
+    sidecar.release("nyc")
+    left = {job.id.split(":")[1] for job in sidecar.scheduler.get_jobs()}
+    assert left == {"chicago"} and sidecar.active == {"chicago"}
+    sidecar.release_unowned()  # nothing is owned before Kafka assigns partitions
+    assert sidecar.scheduler.get_jobs() == [] and sidecar.active == set()
