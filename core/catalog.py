@@ -65,6 +65,9 @@ class City(BaseModel):
     # the EIA balancing authority serving the city; None outside the US (power is simulated)
     eia_respondent: str | None = None
     ba_share: float = Field(1.0, gt=0, le=1)  # the city's share of its BA's load
+    # the EIA-930 subregion of that BA covering the city (NYIS "ZONJ"): the city's demand is
+    # that subregion's series (core/subregions.py); None: BA load x ba_share
+    eia_subba: str | None = None
     # live provider per source kind, e.g. {"traffic": "nyc-dot", "incidents": "socrata"};
     # a kind absent here has no live provider for the city and stays simulated.
     live_sources: dict[str, str] = Field(default_factory=dict)
