@@ -82,21 +82,27 @@ def nearest_zone_ids(city: City, lats: np.ndarray, lons: np.ndarray) -> np.ndarr
 
 
 def zone_adjacency(city: City, k: int = 4) -> list[tuple[str, str, float]]:
-    """Graph edges for the GNN: each zone linked to its k nearest zones, made symmetric.
+    """Graph edges between a city's zones: see point_adjacency."""
+    return point_adjacency([z.zone_id for z in city.zones], [z.lat for z in city.zones],
+                           [z.lon for z in city.zones], k)
+
+
+def point_adjacency(ids: list[str], lats: list[float], lons: list[float], k: int = 4
+                    ) -> list[tuple[str, str, float]]:
+    """Graph edges for the GNN: each point linked to its k nearest points, made symmetric.
 
     Returns directed edges (src, dst, km) with both directions of every linked pair present
-    (ready for an edge_index), sorted by (src, dst). k is capped at len(zones) - 1.
+    (ready for an edge_index), sorted by (src, dst). k is capped at len(ids) - 1.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    zones = city.zones
-    n = len(zones)
+    n = len(ids)
     if n < 2:
         return []
     k = min(k, n - 1)
-    lats = np.array([z.lat for z in zones], dtype=float)
-    lons = np.array([z.lon for z in zones], dtype=float)
-    dist = _haversine_matrix_km(lats, lons, lats, lons)
+    lat = np.array(lats, dtype=float)
+    lon = np.array(lons, dtype=float)
+    dist = _haversine_matrix_km(lat, lon, lat, lon)
     np.fill_diagonal(dist, np.inf)
     pairs: dict[tuple[int, int], float] = {}
     for i in range(n):
@@ -105,6 +111,6 @@ def zone_adjacency(city: City, k: int = 4) -> list[tuple[str, str, float]]:
             pairs[(a, b)] = float(dist[a, b])
     edges: list[tuple[str, str, float]] = []
     for (a, b), km in pairs.items():
-        edges.append((zones[a].zone_id, zones[b].zone_id, km))
-        edges.append((zones[b].zone_id, zones[a].zone_id, km))
+        edges.append((ids[a], ids[b], km))
+        edges.append((ids[b], ids[a], km))
     return sorted(edges)

@@ -16,7 +16,7 @@ SOURCES = ("open-meteo", "eia", "socrata", "nyc-dot", "tomtom", "simulated")
 SIMULATED = "simulated"
 
 # models trained offline and served from model_outputs (registry names)
-MODEL_NAMES = ("lstm", "tft", "gnn")
+MODEL_NAMES = ("lstm", "tft", "gnn", "gbm")
 
 
 class Topic:
@@ -27,6 +27,8 @@ class Topic:
     TRAFFIC = "traffic_events"
     POWER = "power_demand"
     INCIDENTS = "incident_text"
+    # one city-wide record per issue hour: the weather source's temperature forecast
+    WEATHER_FORECAST = "weather_forecast"
     ALERTS = "grid_alerts"
     DLQ = "citylive.dlq"
     # no messages: its partitions, assigned by Kafka's group coordination, say which sidecar
@@ -34,8 +36,14 @@ class Topic:
     CONTROL = "citylive.control"
 
 
+# the observation topics: one record per zone (and link or incident), shown on Live Stream
 DATA_TOPICS = (Topic.WEATHER, Topic.AQI, Topic.TRAFFIC, Topic.POWER, Topic.INCIDENTS)
-ALL_TOPICS = (*DATA_TOPICS, Topic.ALERTS, Topic.DLQ, Topic.CONTROL)
+# what the consumer reads and stores: the observations and the weather forecasts
+CONSUMED_TOPICS = (*DATA_TOPICS, Topic.WEATHER_FORECAST)
+ALL_TOPICS = (*CONSUMED_TOPICS, Topic.ALERTS, Topic.DLQ, Topic.CONTROL)
+
+# target hours of a stored weather forecast: issue hour + 0..47 h
+FORECAST_HOURS = 48
 
 # source kind -> topic
 KIND_TOPIC = {
@@ -57,6 +65,7 @@ class C:
     RAW_TRAFFIC = "raw_traffic"
     RAW_POWER = "raw_power"
     RAW_311 = "raw_311"
+    WEATHER_FORECASTS = "weather_forecasts"
     LIVE_FEED = "kafka_live_feed"
     LIVE_FEED_LATEST = "live_feed_latest"
     METER_READINGS = "meter_readings"
@@ -86,4 +95,5 @@ TOPIC_COLLECTION = {
     Topic.TRAFFIC: C.RAW_TRAFFIC,
     Topic.POWER: C.RAW_POWER,
     Topic.INCIDENTS: C.RAW_311,
+    Topic.WEATHER_FORECAST: C.WEATHER_FORECASTS,
 }

@@ -1,5 +1,9 @@
 """Kafka -> MongoDB consumer: validate, write raw_* + kafka_live_feed, then commit.
 
+Weather forecasts (topic weather_forecast, one per city and issue hour) are written to
+`weather_forecasts` by `_id` instead: a later cycle of the same hour replaces the document.
+They stay out of the live feed (a city-wide record, not an observation of a zone).
+
 At-least-once delivery (commit only after the Mongo write) plus idempotent writes
 (deterministic `_id`, duplicates ignored) = effectively once. A message that fails validation,
 or whose handling raises anything else, goes to the DLQ (topic + collection) with its reason
@@ -26,11 +30,12 @@ from pymongo.errors import PyMongoError
 
 from core.catalog import City
 from core.ids import make_id, raw_id
-from core.storage import insert_new, insert_new_docs
-from core.vocabulary import DATA_TOPICS, TOPIC_COLLECTION, C, Topic
+from core.storage import insert_new, insert_new_docs, upsert_many
+from core.vocabulary import CONSUMED_TOPICS, TOPIC_COLLECTION, C, Topic
 from ingest.exceptions import RecordRejected
 from ingest.kafka_io import produce_json, unwrap
-from ingest.schema import check_plausible_time, to_wire, validate_record
+from ingest.schema import TIME_FIELD, check_plausible_time, to_wire, validate_record
+from ingest.weather_forecast import forecast_document
 
 log = logging.getLogger(__name__)
 SNIPPET = 500
@@ -40,7 +45,7 @@ SUMMARY_FIELDS = {
     Topic.WEATHER: ("temperature_c", "relative_humidity_pct", "wind_speed_kmh"),
     Topic.AQI: ("us_aqi", "pm2_5"),
     Topic.TRAFFIC: ("link_id", "speed_kmh", "congestion"),
-    Topic.POWER: ("demand_mw", "ba_demand_mw"),
+    Topic.POWER: ("city_demand_mw", "demand_mw", "ba_demand_mw"),
     Topic.INCIDENTS: ("complaint_type", "status"),
 }
 
@@ -77,11 +82,13 @@ class ConsumeStats:
 
 
 def check_zone(record: dict[str, Any], catalog: dict[str, City]) -> None:
+    """The record's city and zone (every zone of a city-wide record) are in the catalog."""
     city = catalog.get(record["city_id"])
     if city is None:
         raise RecordRejected(f"unknown city_id {record['city_id']!r}")
-    if city.zone(record["zone_id"]) is None:
-        raise RecordRejected(f"unknown zone_id {record['zone_id']!r} for city {city.city_id}")
+    for zone_id in record["zone_ids"] if "zone_ids" in record else [record["zone_id"]]:
+        if city.zone(zone_id) is None:
+            raise RecordRejected(f"unknown zone_id {zone_id!r} for city {city.city_id}")
     if "lat" in record and not city.bounds.contains(record["lat"], record["lon"]):
         raise RecordRejected("point outside the city bounds")
 
@@ -154,7 +161,7 @@ class MessageSink:
         stats = ConsumeStats()
         now = self.clock()
         raw: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        feed, dead = [], []
+        feed, dead, forecasts = [], [], []
         for msg in messages:
             topic, part, offset = msg.topic(), msg.partition(), msg.offset()
             key = msg.key().decode("utf-8", errors="replace") if msg.key() else None
@@ -163,6 +170,10 @@ class MessageSink:
             stats.per_topic[topic] += 1
             try:
                 record = self._accept(topic, msg.value() or b"", now)
+                if topic == Topic.WEATHER_FORECAST:
+                    forecasts.append(forecast_document(record))
+                    stats.cities.add(record["city_id"])
+                    continue
                 collection = TOPIC_COLLECTION[topic]
                 raw_doc = {"_id": raw_id(collection, record), **record,
                            "partition": part, "offset": offset}
@@ -190,6 +201,9 @@ class MessageSink:
             stats.duplicates += len(raw[collection]) - new
         new_ids = {d["_id"] for d in fresh}
         update_feed_snapshots(self.db, [r for r in feed if r["_id"] in new_ids], now)
+        if forecasts:  # in offset order: the newest issuance of an hour is written last
+            upsert_many(self.db, C.WEATHER_FORECASTS, forecasts)
+            stats.stored += len(forecasts)
         if dead:
             insert_new(self.db, C.DLQ, dead)
             stats.rejected += len(dead)
@@ -198,11 +212,11 @@ class MessageSink:
 
     def _accept(self, topic: str, value: bytes, now: datetime) -> dict[str, Any]:
         """One message's record, validated and placed; raises RecordRejected with why."""
-        if topic not in DATA_TOPICS:
+        if topic not in CONSUMED_TOPICS:
             raise RecordRejected(f"unexpected topic {topic!r}")
         record = validate_record(topic, value)
         if self.max_age is not None:
-            check_plausible_time(record, now, self.max_age)
+            check_plausible_time(record, now, self.max_age, TIME_FIELD.get(topic, "observed_at"))
         check_zone(record, self.catalog)
         return record
 
@@ -301,7 +315,8 @@ def _rewind(consumer: Consumer, messages: list[Message]) -> None:
 
 
 def lag_by_topic(consumer: Consumer, admin: AdminClient,
-                 topics: tuple[str, ...] = DATA_TOPICS, timeout_s: float = 5.0) -> dict[str, int]:
+                 topics: tuple[str, ...] = CONSUMED_TOPICS, timeout_s: float = 5.0
+                 ) -> dict[str, int]:
     """Committed-offset lag per (logical) topic for this consumer's group (two batched
     requests)."""
     raw, names = unwrap(consumer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
 from confluent_kafka import Producer
@@ -35,6 +36,14 @@ class DeliveryFailed(RuntimeError):
         super().__init__(f"{failed} message(s) not delivered to Kafka: {'; '.join(errors[:3])}")
 
 
+def message_key(record: dict[str, Any]) -> str:
+    """`city:zone` for a zone's record; the city id for a city-wide one (a forecast), so all
+    of a city's forecasts share a partition and arrive in order."""
+    if "zone_id" in record:
+        return zone_key(record["city_id"], record["zone_id"])
+    return record["city_id"]
+
+
 def ingest_source(source: Source, ctx: FetchContext, http: httpx.Client, producer: Producer,
                   db: Database, counter: RequestCounter,
                   flush_timeout_s: float = 30.0) -> IngestResult:
@@ -46,11 +55,12 @@ def ingest_source(source: Source, ctx: FetchContext, http: httpx.Client, produce
     result = IngestResult(requests=counter.requests, attempts=counter.attempts)
     topic = KIND_TOPIC[source.kind]
     delivery = DeliveryStats()  # this job's messages only: the producer is shared
-    for record in parsed.records:
+    routed = parsed.routed(topic)
+    for record_topic, record in routed:
         delivery.sent()
-        produce_json(producer, topic, zone_key(record["city_id"], record["zone_id"]), record,
-                     delivery.callback)
-    dead = [reject_doc(topic, r.reason, r.item, ctx.ingested_at) for r in parsed.rejects]
+        produce_json(producer, record_topic, message_key(record), record, delivery.callback)
+    dead = [reject_doc(r.topic or topic, r.reason, r.item, ctx.ingested_at)
+            for r in parsed.rejects]
     if dead:
         insert_new(db, C.DLQ, dead)
         for doc in dead:
@@ -58,7 +68,7 @@ def ingest_source(source: Source, ctx: FetchContext, http: httpx.Client, produce
             produce_json(producer, Topic.DLQ, doc["_id"], {k: v for k, v in doc.items()
                                                           if k != "_id"}, delivery.callback)
     remaining = wait_for_delivery(producer, delivery, flush_timeout_s)
-    result.records, result.rejects = len(parsed.records), len(parsed.rejects)
+    result.records, result.rejects = len(routed), len(parsed.rejects)
     result.delivered, result.failed = delivery.delivered, delivery.failed + remaining
     result.watermark = parsed.watermark
     if result.failed:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pandas as pd
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from pymongo.database import Database
@@ -20,14 +21,16 @@ from core.clock import floor_hour
 from core.ids import make_id, raw_id
 from core.runs import recorded_run
 from core.settings import Settings
-from core.storage import insert_new, replace_one
-from core.vocabulary import KIND_TOPIC, SOURCE_KINDS, TOPIC_COLLECTION, C
+from core.storage import insert_new, replace_one, upsert_many
+from core.vocabulary import KIND_TOPIC, SIMULATED, SOURCE_KINDS, TOPIC_COLLECTION, C, Topic
 from ingest.consumer import ConsumeStats, MessageSink, consume_loop, lag_by_topic, reject_doc
 from ingest.http import RequestCounter
 from ingest.kafka_io import DeliveryStats, client_config, produce_json
 from ingest.producer import ingest_source
 from ingest.sources.base import FetchContext
 from ingest.sources.registry import source_for
+from ingest.sources.simulated import SimulatedSource
+from ingest.weather_forecast import forecast_document
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +163,8 @@ def backfill_city(svc: Services, city: City, now: datetime, days: int) -> dict[s
     """History for a new city, written straight to Mongo (the live path goes through Kafka).
 
     Raw observations are kept for the raw retention window; the whole history becomes hourly
-    read models (city_day, processed_zone_data) through processing.process_history.
+    read models (city_day, processed_zone_data) through processing.process_history. A
+    simulated city also gets a weather forecast issued every hour (backfill_forecasts).
     """
     from pipeline.processing.job import process_history
 
@@ -182,7 +186,12 @@ def backfill_city(svc: Services, city: City, now: datetime, days: int) -> dict[s
             docs = [{"_id": raw_id(collection, r), **r} for r in parsed.records]
             raw[collection] = docs
             insert_new(svc.db, collection, [d for d in docs if d["observed_at"] >= keep_raw_from])
-            dead = [reject_doc(KIND_TOPIC[kind], r.reason, r.item, now) for r in parsed.rejects]
+            # the forecast a weather source received for this hour; the simulator's earlier
+            # issuances come from backfill_forecasts below
+            upsert_many(svc.db, C.WEATHER_FORECASTS, [
+                forecast_document(r) for r in parsed.extra.get(Topic.WEATHER_FORECAST, [])])
+            dead = [reject_doc(r.topic or KIND_TOPIC[kind], r.reason, r.item, now)
+                    for r in parsed.rejects]
             insert_new(svc.db, C.DLQ, dead)
             run.update(records=len(docs), rejects=len(dead))
             if parsed.watermark is not None:
@@ -190,9 +199,32 @@ def backfill_city(svc: Services, city: City, now: datetime, days: int) -> dict[s
             summary["records"][kind] = len(docs)
         if not run["ok"]:
             summary["failed"][kind] = run["error"]
+        elif kind == "weather" and isinstance(source, SimulatedSource):
+            summary["records"]["weather_forecasts"] = backfill_forecasts(
+                svc, city, start, now, source.seed)
     with recorded_run(svc.db, "process_history", city.city_id) as run:
         run.update(summary=_jsonable(process_history(svc.db, city, raw, start, now)))
     return summary
+
+
+def backfill_forecasts(svc: Services, city: City, start: datetime, now: datetime,
+                       seed: int = 0) -> int:
+    """Simulated forecasts issued every hour of [start, this hour), written straight to
+    Mongo, so training has the forecasts as they were issued for every hour of history.
+
+    Only the simulator has a past: a city on live weather starts with the forecast of its
+    first cycle (Open-Meteo's historical-forecast API is not used), and the models fall back
+    to persistence for hours without an issued forecast."""
+    from ingest.simulator.forecast import forecast_store_documents
+    from ingest.simulator.world import CityWorld
+
+    issued = pd.date_range(start, floor_hour(now), freq="h", inclusive="left")
+    with recorded_run(svc.db, "backfill", city.city_id, "weather_forecast", SIMULATED) as run:
+        docs = forecast_store_documents(CityWorld(city, seed), issued.to_pydatetime().tolist(),
+                                        now)
+        upsert_many(svc.db, C.WEATHER_FORECASTS, docs, replace=())
+        run.update(records=len(docs))
+    return len(docs)
 
 
 def _jsonable(value: Any) -> Any:

@@ -40,6 +40,7 @@ from core.vocabulary import CADENCE_MIN, SOURCE_KINDS, C
 from core.worker import set_worker_id, worker_id
 from ingest.consumer import MessageSink, lag_by_topic
 from ingest.kafka_io import client_config, ensure_topics, make_consumer, make_producer
+from models.train import untrained_models
 from pipeline.city_searches import serve_city_searches
 from pipeline.consumer_supervisor import SupervisedConsumer
 from pipeline.cycle import (
@@ -195,9 +196,9 @@ def run_once(svc: Services, city: City, backfill_days: int, with_precompute: boo
 
 
 def _topics() -> tuple[str, ...]:
-    from core.vocabulary import DATA_TOPICS
+    from core.vocabulary import CONSUMED_TOPICS
 
-    return DATA_TOPICS
+    return CONSUMED_TOPICS
 
 
 class Sidecar:
@@ -324,16 +325,19 @@ class Sidecar:
                                next_run_time=datetime.now(UTC) + timedelta(seconds=5))
 
     def maybe_train(self, city: City) -> None:
-        """Train once, offline, in a separate process, for a city without artifacts."""
-        if self.svc.db[C.MODEL_REGISTRY].find_one({"city_id": city.city_id}) is not None:
-            return
+        """Train once, offline, in a separate process, the models a city lacks (or has from an
+        older input layout)."""
         if city.city_id in self.training:
+            return
+        missing = untrained_models(self.svc.db, self.svc.settings, city.city_id)
+        if not missing:
             return
         log_path = Path("data/logs") / f"train-{city.city_id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as out:
             self.training[city.city_id] = subprocess.Popen(
-                [sys.executable, "-m", "models.train", "--city", city.city_id],
+                [sys.executable, "-m", "models.train", "--city", city.city_id,
+                 "--models", ",".join(missing)],
                 stdout=out, stderr=subprocess.STDOUT)
         log.info("training %s offline in pid %s (log %s)", city.city_id,
                  self.training[city.city_id].pid, log_path)

@@ -132,9 +132,9 @@ def group_at_end(test_env):
     """The test's consumer group placed at the end of every topic: a `--once` run of this test
     consumes what it produced, not what earlier tests of the session left in the topics."""
     from bench.common import commit_group_at_end
-    from core.vocabulary import DATA_TOPICS
+    from core.vocabulary import CONSUMED_TOPICS
     from ingest.kafka_io import ensure_topics
 
     ensure_topics(test_env)
-    commit_group_at_end(test_env, DATA_TOPICS)
+    commit_group_at_end(test_env, CONSUMED_TOPICS)
     return test_env

@@ -11,14 +11,17 @@ hour, target hour), like the rest of the simulator, so a backfill and a live cyc
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
+from core.vocabulary import FORECAST_HOURS
 from ingest.simulator.clock import time_grid
 from ingest.simulator.noise import smooth_noise
+from ingest.simulator.records import SOURCE
 from ingest.simulator.world import CityWorld
+from ingest.weather_forecast import forecast_documents, forecast_record
 
-FORECAST_HOURS = 48  # leads 0..47 h: every issuance covers the next two days
 BASE_SD_C = 0.8
 SD_PER_HOUR_C = 0.042
 _SMOOTH_SD = 0.8  # smooth_noise has std ~0.8 between knots; errors are scaled back to 1
@@ -75,3 +78,23 @@ def city_forecast(world: CityWorld, zone_values: np.ndarray) -> np.ndarray:
     """Population-weighted city mean of [..., zones] forecasts (what drives load)."""
     w = world.population / world.population.sum()
     return (np.asarray(zone_values) * w).sum(axis=-1)
+
+
+def forecast_records(world: CityWorld, issued: list[datetime],
+                     ingested_at: datetime) -> list[dict[str, Any]]:
+    """Canonical weather_forecast records of the issuances in `issued` (a live cycle: one)."""
+    values = temperature_forecasts(world, issued)
+    return [forecast_record(city_id=world.city.city_id, source=SOURCE, issued_at=at,
+                            ingested_at=ingested_at, zone_ids=world.zone_ids,
+                            zone_values=values[k].T, weights=world.population)
+            for k, at in enumerate(issued)]
+
+
+def forecast_store_documents(world: CityWorld, issued: list[datetime],
+                             ingested_at: datetime) -> list[dict[str, Any]]:
+    """Stored weather_forecasts documents of every issuance in `issued` (the backfill: one
+    temperature_forecasts call for all of them)."""
+    return forecast_documents(city_id=world.city.city_id, source=SOURCE, issued=issued,
+                              ingested_at=ingested_at, zone_ids=world.zone_ids,
+                              zone_values=temperature_forecasts(world, issued),
+                              weights=world.population)

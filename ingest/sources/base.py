@@ -4,6 +4,10 @@ A source fetches everything for one city in as few requests as the provider allo
 cycle, plus pagination pages) and parses the provider's reply into canonical records
 (ingest.schema). Records it cannot place (bad value, no coordinates, outside the city) become
 Rejects with a reason; they go to the DLQ and never drop the rest of the batch.
+
+A source may also emit records of another topic than its kind's (`ParseResult.extra`): the
+weather sources emit the forecast issued this hour to `weather_forecast`. The producer and
+the backfill route every record by its topic.
 """
 
 from __future__ import annotations
@@ -40,13 +44,15 @@ class Reject:
 
     reason: str
     item: Any = None
+    topic: str | None = None  # an extra record's topic; None: the source kind's own
 
 
 @dataclass
 class ParseResult:
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # the source kind's topic
     rejects: list[Reject] = field(default_factory=list)
     watermark: datetime | None = None  # new watermark for incremental sources
+    extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # other topics
 
     def add(self, topic: str, record: dict[str, Any], item: Any) -> None:
         """Keep `record` if it validates against the topic's schema, else reject `item`."""
@@ -54,6 +60,18 @@ class ParseResult:
             self.records.append(validate_record(topic, record))
         except RecordRejected as exc:
             self.rejects.append(Reject(exc.reason, item))
+
+    def add_extra(self, topic: str, record: dict[str, Any], item: Any) -> None:
+        """Like `add`, for a record of another topic than the source kind's."""
+        try:
+            self.extra.setdefault(topic, []).append(validate_record(topic, record))
+        except RecordRejected as exc:
+            self.rejects.append(Reject(exc.reason, item, topic))
+
+    def routed(self, own_topic: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every record with its topic: the kind's own (`own_topic`) first, then the extras."""
+        return [*((own_topic, r) for r in self.records),
+                *((topic, r) for topic, records in self.extra.items() for r in records)]
 
 
 class Source(ABC):

@@ -1,9 +1,13 @@
-"""EIA API v2 hourly demand (D) and day-ahead forecast (DF) of a balancing authority.
+"""EIA API v2 hourly load of a city: its subregion's demand, beside its BA's D and DF.
 
-One query per city (both types), paged with offset/length: EIA caps a page at 5000 rows and
-states the row count as a *string* `response.total`. The BA's load is apportioned to zones as
-`ba_demand_mw x city.ba_share x zone.weight`. EIA echoes the api_key in `request.params`, so
-parse never reads `request` and every message goes through `redact`.
+Two queries per city, each paged with offset/length (EIA caps a page at 5000 rows and states the
+row count as a *string* `response.total`): region-data gives the balancing authority's demand
+(D) and day-ahead forecast (DF); region-sub-ba-data gives the BA's subregions (facets `parent`,
+`subba`), whose series for the city's own subregion IS the city's demand (core/subregions.py).
+A zone's demand is an estimate: city demand x zone.weight. A city without a subregion keeps one
+series, "CITY" = BA demand x ba_share. Subregion data lags the BA's by hours; such an hour has
+demand_mw None, never 0. EIA echoes the api_key in `request.params`, so parse never reads
+`request` and every message goes through `redact`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from core.catalog import City
+from core.subregions import CITY_SERIES, has_subregion, series_ids
 from core.vocabulary import SCHEMA_VERSION, Topic
 from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter, get_json, redact
@@ -23,10 +29,15 @@ from ingest.sources.base import FetchContext, ParseResult, Reject, Source
 
 PROVIDER = "eia"
 PATH = "/v2/electricity/rto/region-data/data/"
+SUBBA_PATH = "/v2/electricity/rto/region-sub-ba-data/data/"
 PAGE_LENGTH = 5000  # EIA's maximum rows per JSON page
 MAX_PAGES = 20
 PERIOD_FORMAT = "%Y-%m-%dT%H"  # hourly periods are UTC
 TYPE_FIELDS = {"D": "ba_demand_mw", "DF": "ba_forecast_mw"}
+DEMAND_METHOD = "estimate"  # a zone's demand_mw = the city's series x zone.weight
+
+HourValues = dict[datetime, dict[str, float | None]]
+RowMerger = Callable[[Any, FetchContext, HourValues], str | None]
 
 
 class EiaPower(Source):
@@ -38,16 +49,25 @@ class EiaPower(Source):
         self._page_length = page_length
         self._sleep = sleep
 
-    def fetch(self, ctx: FetchContext, http: httpx.Client, counter: RequestCounter) -> Any:
-        """Every page of the query, as EIA sent them."""
+    def fetch(self, ctx: FetchContext, http: httpx.Client, counter: RequestCounter
+              ) -> dict[str, list[Any]]:
+        """Every page of both queries, as EIA sent them: {"region": [...], "subba": [...]}."""
         key = ctx.settings.eia_api_key.get_secret_value() if ctx.settings.eia_api_key else None
         if not key:
             raise ProviderError(PROVIDER, "EIA_API_KEY is not set")
+        raw = {"region": self._pages(ctx, http, counter, key, PATH, region_facets(ctx.city))}
+        if has_subregion(ctx.city):
+            raw["subba"] = self._pages(ctx, http, counter, key, SUBBA_PATH,
+                                       subba_facets(ctx.city))
+        return raw
+
+    def _pages(self, ctx: FetchContext, http: httpx.Client, counter: RequestCounter, key: str,
+               path: str, facets: dict[str, Any]) -> list[Any]:
         pages: list[Any] = []
         offset = 0
         while len(pages) < MAX_PAGES:
-            params = request_params(ctx, key, offset, self._page_length)
-            page = get_json(http, PROVIDER, ctx.settings.eia_url + PATH, params, secrets=[key],
+            params = request_params(ctx, key, offset, self._page_length, facets)
+            page = get_json(http, PROVIDER, ctx.settings.eia_url + path, params, secrets=[key],
                             max_attempts=ctx.settings.http_max_attempts, counter=counter,
                             sleep=self._sleep)
             rows, total = page_rows(page, [key])
@@ -61,15 +81,23 @@ class EiaPower(Source):
         return parse_pages(raw, ctx)
 
 
-def request_params(ctx: FetchContext, key: str, offset: int, length: int) -> dict[str, Any]:
+def region_facets(city: City) -> dict[str, Any]:
+    return {"facets[respondent][]": city.eia_respondent, "facets[type][]": list(TYPE_FIELDS)}
+
+
+def subba_facets(city: City) -> dict[str, Any]:
+    return {"facets[parent][]": city.eia_respondent, "facets[subba][]": series_ids(city)}
+
+
+def request_params(ctx: FetchContext, key: str, offset: int, length: int,
+                   facets: dict[str, Any]) -> dict[str, Any]:
     """EIA's bracketed query syntax; `end` is inclusive, so it is the last hour before ctx.end."""
     last_hour = ctx.end.astimezone(UTC) - timedelta(microseconds=1)
     return {
         "api_key": key,
         "frequency": "hourly",
         "data[0]": "value",
-        "facets[respondent][]": ctx.city.eia_respondent,
-        "facets[type][]": list(TYPE_FIELDS),
+        **facets,
         "start": ctx.start.astimezone(UTC).strftime(PERIOD_FORMAT),
         "end": last_hour.strftime(PERIOD_FORMAT),
         "sort[0][column]": "period",
@@ -102,59 +130,102 @@ def page_rows(page: Any, secrets: list[str | None]) -> tuple[list[Any], int]:
 
 
 def parse_pages(raw: Any, ctx: FetchContext) -> ParseResult:
-    """Rows -> one PowerObs per zone and hour in [start, end)."""
+    """Both queries' rows -> one PowerObs per zone and hour in [start, end) that has data."""
     secret = ctx.settings.eia_api_key.get_secret_value() if ctx.settings.eia_api_key else None
-    pages = raw if isinstance(raw, list) else [raw]
-    by_hour: dict[datetime, dict[str, float | None]] = {}
+    region, subba = _split(raw)
+    ba: HourValues = {}
+    series: HourValues = {}
     result = ParseResult()
-    for page in pages:
-        rows, _total = page_rows(page, [secret])
-        for row in rows:
-            reason = _merge_row(row, ctx, by_hour)
-            if reason:
-                result.rejects.append(Reject(reason, row))
-    for hour in sorted(by_hour):
-        for record in apportion(ctx, hour, by_hour[hour]):
+    queries: tuple[tuple[list[Any], RowMerger, HourValues], ...] = (
+        (region, _merge_row, ba), (subba, _merge_subba_row, series))
+    for pages, merge, by_hour in queries:
+        for page in pages:
+            rows, _total = page_rows(page, [secret])
+            for row in rows:
+                reason = merge(row, ctx, by_hour)
+                if reason:
+                    result.rejects.append(Reject(reason, row))
+    for hour in sorted(ba.keys() | series.keys()):
+        for record in zone_records(ctx, hour, ba.get(hour, {}), series.get(hour, {})):
             result.add(Topic.POWER, record, record)
     return result
 
 
-def apportion(ctx: FetchContext, hour: datetime, values: dict[str, float | None]
-              ) -> list[dict[str, Any]]:
-    """The BA's hour as one record per zone; a zone's share is ba_share x weight."""
-    demand = values.get("ba_demand_mw")
+def zone_records(ctx: FetchContext, hour: datetime, ba: dict[str, float | None],
+                 series: dict[str, float | None]) -> list[dict[str, Any]]:
+    """The hour as one record per zone: the city's series, and its zone share as an estimate."""
+    city = ctx.city
+    if has_subregion(city):
+        own = str(city.eia_subba)
+        series_mw = {code: series.get(code) for code in series_ids(city)}
+    else:
+        own = CITY_SERIES
+        demand = ba.get("ba_demand_mw")
+        series_mw = {own: None if demand is None else demand * city.ba_share}
+    city_mw = series_mw[own]
     return [{"schema_version": SCHEMA_VERSION, "source": PROVIDER,
-             "city_id": ctx.city.city_id, "zone_id": zone.zone_id, "observed_at": hour,
-             "ingested_at": ctx.ingested_at, "respondent": ctx.city.eia_respondent,
-             "ba_demand_mw": demand, "ba_forecast_mw": values.get("ba_forecast_mw"),
-             "demand_mw": None if demand is None else demand * ctx.city.ba_share * zone.weight}
-            for zone in ctx.city.zones]
+             "city_id": city.city_id, "zone_id": zone.zone_id, "observed_at": hour,
+             "ingested_at": ctx.ingested_at, "respondent": city.eia_respondent,
+             "subba": own, "city_demand_mw": city_mw, "series_mw": dict(series_mw),
+             "ba_demand_mw": ba.get("ba_demand_mw"), "ba_forecast_mw": ba.get("ba_forecast_mw"),
+             "demand_mw": None if city_mw is None else city_mw * zone.weight,
+             "demand_method": DEMAND_METHOD}
+            for zone in city.zones]
 
 
-def _merge_row(row: Any, ctx: FetchContext, by_hour: dict[datetime, dict[str, float | None]]
-               ) -> str | None:
-    """Put one row's value into by_hour; the reason when it cannot be used."""
+def _split(raw: Any) -> tuple[list[Any], list[Any]]:
+    """(region pages, sub-BA pages) of fetch's reply; a bare page or list is region-data."""
+    if isinstance(raw, dict) and "region" in raw:
+        return _as_list(raw["region"]), _as_list(raw.get("subba", []))
+    return _as_list(raw), []
+
+
+def _as_list(pages: Any) -> list[Any]:
+    return pages if isinstance(pages, list) else [pages]
+
+
+def _merge_row(row: Any, ctx: FetchContext, by_hour: HourValues) -> str | None:
+    """Put one region-data row (D or DF) into by_hour; the reason when it cannot be used."""
     if not isinstance(row, dict):
         return "row is not an object"
     field = TYPE_FIELDS.get(row.get("type"))
     if field is None or row.get("respondent") != ctx.city.eia_respondent:
         return f"unexpected row type {row.get('type')!r} / respondent {row.get('respondent')!r}"
+    return _put(row, ctx, by_hour, field, f"{row.get('type')} value")
+
+
+def _merge_subba_row(row: Any, ctx: FetchContext, by_hour: HourValues) -> str | None:
+    """Put one region-sub-ba-data row into by_hour under its subregion code."""
+    if not isinstance(row, dict):
+        return "row is not an object"
+    parent = ctx.city.eia_respondent
+    if row.get("parent") != parent:
+        return f"subregion row of parent {row.get('parent')!r}, expected {parent!r}"
+    code = row.get("subba")
+    if not isinstance(code, str) or code not in series_ids(ctx.city):
+        return f"unknown subregion {code!r} of {parent}"
+    return _put(row, ctx, by_hour, code, f"{code} value")
+
+
+def _put(row: dict[str, Any], ctx: FetchContext, by_hour: HourValues, field: str,
+         what: str) -> str | None:
     try:
         hour = datetime.strptime(str(row.get("period")), PERIOD_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return f"bad period {row.get('period')!r}"
     if not ctx.start <= hour < ctx.end:
         return None  # EIA's start is hour-granular; the window may begin mid-hour
-    slot = by_hour.setdefault(hour, {})
     value = _mw(row.get("value"))
-    slot[field] = value
+    by_hour.setdefault(hour, {})[field] = value
     if value is None and row.get("value") is not None:
-        return f"bad {row.get('type')} value {row.get('value')!r}"
+        return f"bad {what} {row.get('value')!r}"
     return None
 
 
 def _mw(text: Any) -> float | None:
-    """EIA values are strings ("17234"); negative or non-finite loads are not loads."""
+    """EIA values are strings ("17234") or numbers; negative or non-finite loads are not loads."""
+    if isinstance(text, bool):
+        return None
     try:
         value = float(text)
     except (TypeError, ValueError):

@@ -5,6 +5,9 @@ multi-location provider would be); parse() checks their shape and, for incidents
 those created after the watermark. That watermark is the simulator's own (watermarks are per
 city, kind and provider, pipeline.cycle), so it never hides a live provider's rows; and the
 simulator publishes nothing late, so unlike Socrata it needs no lookback.
+
+The weather reply also carries the temperature forecast issued in the window's last hour
+(ingest.simulator.forecast), which parse routes to its own topic.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from typing import Any
 
 import httpx
 
-from core.vocabulary import KIND_TOPIC
+from core.vocabulary import KIND_TOPIC, Topic
 from ingest.http import RequestCounter
 from ingest.schema import TOPIC_MODEL
-from ingest.simulator import KINDS, simulate
+from ingest.simulator import KINDS, CityWorld, simulate
+from ingest.simulator.forecast import forecast_records
 from ingest.sources.base import FetchContext, ParseResult, Reject, Source
+from ingest.weather_forecast import issue_hour
 
 PROVIDER = "simulated"
 
@@ -42,7 +47,12 @@ class SimulatedSource(Source):
         counter.requests += 1
         counter.attempts += 1
         counter.urls.append(f"simulated://{self.kind}/{ctx.city.city_id}")
-        return simulate(self.kind, ctx.city, ctx.start, ctx.end, ctx.ingested_at, self.seed)
+        world = CityWorld(ctx.city, self.seed)
+        records = simulate(self.kind, ctx.city, ctx.start, ctx.end, ctx.ingested_at, self.seed,
+                           world=world)
+        if self.kind == "weather":
+            records += forecast_records(world, [issue_hour(ctx.end)], ctx.ingested_at)
+        return records
 
     def parse(self, raw: Any, ctx: FetchContext) -> ParseResult:
         if not isinstance(raw, list):
@@ -50,6 +60,9 @@ class SimulatedSource(Source):
                                                f"{type(raw).__name__}")])
         result = ParseResult(watermark=ctx.watermark)
         for item in raw:
+            if self.kind == "weather" and isinstance(item, dict) and "issued_at" in item:
+                result.add_extra(Topic.WEATHER_FORECAST, item, item)  # fully validated
+                continue
             reason = self._problem(item, ctx)
             if reason:
                 result.rejects.append(Reject(reason, item))

@@ -17,7 +17,8 @@ import pandas as pd
 
 from core.catalog import City
 from core.clock import floor_hour
-from pipeline.history import HOURLY_METRICS
+from core.vocabulary import C
+from pipeline.history import HOURLY_METRICS, grid_extras
 from pipeline.processing.alerts import (
     AlertChanges,
     Condition,
@@ -28,6 +29,7 @@ from pipeline.processing.alerts import (
 from pipeline.processing.anomalies import ANOMALY_COLUMNS, zscore_anomalies
 from pipeline.processing.baseline import zone_profiles
 from pipeline.processing.demand import demand_profile, estimate_demand
+from pipeline.processing.grid import grid_frame
 from pipeline.processing.hourly import (
     HOUR,
     hour_range,
@@ -36,6 +38,7 @@ from pipeline.processing.hourly import (
 )
 from pipeline.processing.latest import (
     ZoneReadings,
+    city_demand_reading,
     city_latest_doc,
     latest_readings,
     with_demand_estimates,
@@ -255,7 +258,8 @@ def compute_city(city: City, raw: Mapping[str, Sequence[Mapping[str, Any]]],
     day_frame = observed_only(enriched.frame)
     types = incidents_by_type(frames.incidents, since_ts, end)
     existing = {d["_id"]: d for d in stored_days}
-    new_days = city_day_docs(day_frame, enriched.anomalies, types)
+    grid = grid_extras(grid_frame(raw.get(C.RAW_POWER, ()), city, since_ts, end), city.city_id)
+    new_days = city_day_docs(day_frame, enriched.anomalies, types, grid)
     merged = [merge_city_day(existing.get(d["_id"]), d, since_ts.to_pydatetime())
               for d in new_days]
     city_days = [d for d in merged if d != existing.get(d["_id"])]  # unchanged: no write
@@ -332,7 +336,8 @@ def _latest_documents(city: City, frames: RawFrames, enriched: Enriched,
                         anomalies=per_zone[z]["anomalies"], open_alerts=open_by_zone.get(z, 0))
         for z in zone_ids
     ]
-    city_doc = city_latest_doc(city, zone_docs, now, len(changes.open_now))
+    city_doc = city_latest_doc(city, zone_docs, now, len(changes.open_now),
+                               city_demand_reading(frames.power, now))
     return zone_docs, city_doc, changes, recommendations
 
 
@@ -351,7 +356,8 @@ def compute_history(city: City, raw: Mapping[str, Sequence[Mapping[str, Any]]],
     enriched = enrich(window_frame, None, city, since, end)
     day_frame = observed_only(enriched.frame)
     types = incidents_by_type(frames.incidents, start, end)
-    days = city_day_docs(day_frame, enriched.anomalies, types)
+    grid = grid_extras(grid_frame(raw.get(C.RAW_POWER, ()), city, start, end), city.city_id)
+    days = city_day_docs(day_frame, enriched.anomalies, types, grid)
     result = HistoryResult(enriched, days)
     ts = enriched.frame["ts"]
     if processed_since is not None:

@@ -6,6 +6,10 @@ seen 3 h ago)"; a metric never seen has value None and observed_at None. Nothing
 filled or interpolated. Demand is the one deliberate exception: with no current meter value
 but a current temperature, the zone's temperature-adjusted estimate is shown, flagged
 demand_estimated=True.
+
+A zone's demand is always an estimate (`demand_method: "estimate"`): the city's demand, which
+is its EIA subregion's series (`city_demand_mw`, `subba`), times the zone's weight
+(docs/architecture.md §4).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pandas as pd
 from core.aqi import aqi_category_doc
 from core.catalog import City
 from core.ids import make_id
+from core.subregions import series_ids
 from core.units import quantity
 from pipeline.processing.demand import estimate_demand
 from pipeline.processing.metrics import LATEST_METRICS, MAX_AGE
@@ -27,6 +32,7 @@ from pipeline.processing.raw_frames import RawFrames, finite_or_none
 from pipeline.processing.rules import risk_level
 
 TRAFFIC_LINK_SPAN = pd.Timedelta(minutes=20)  # links read this close to the newest one count
+DEMAND_METHOD = "estimate"  # zone demand = the city's series x the zone's weight
 CLOSED_STATUSES = frozenset({"closed", "resolved", "completed", "cancelled", "canceled",
                              "duplicate"})
 
@@ -108,6 +114,20 @@ def latest_readings(frames: RawFrames, city: City, now: datetime) -> dict[str, Z
     return {z: {m: out.get(z, {}).get(m, missing) for m in LATEST_METRICS} for z in zone_ids}
 
 
+def city_demand_reading(power: pd.DataFrame, now: datetime) -> Reading:
+    """The city's newest demand (its own series, `city_demand_mw`), None when stale."""
+    if power.empty or "city_demand_mw" not in power.columns:
+        return Reading(None, None, None)
+    seen = power[power["city_demand_mw"].notna()]
+    if seen.empty:
+        return Reading(None, None, None)
+    newest = seen.iloc[-1]  # RawFrames are sorted by observed_at
+    observed = pd.Timestamp(newest["observed_at"])
+    fresh = pd.Timestamp(now) - observed <= MAX_AGE["power"]
+    value = finite_or_none(newest["city_demand_mw"]) if fresh else None
+    return Reading(value, _py_time(observed), str(newest["source"]))
+
+
 def with_demand_estimates(readings: dict[str, ZoneReadings], demand_profile: pd.DataFrame,
                           city: City, now: datetime) -> tuple[dict[str, ZoneReadings], set[str]]:
     """Fill a zone's missing current demand from its current temperature (demand.py).
@@ -176,7 +196,7 @@ def zone_latest_doc(city: City, zone_id: str, readings: ZoneReadings, now: datet
         "source": source_label(sources.values()), "sources": sources,
         "metrics": {m: {"value": r.value, "observed_at": r.observed_at,
                         "unit": quantity(m).stored_unit} for m, r in readings.items()},
-        "demand_estimated": demand_estimated,
+        "demand_estimated": demand_estimated, "demand_method": DEMAND_METHOD,
         "aqi_category": aqi_category_doc(readings["us_aqi"].value),
         "risk_score": score, "risk_level": risk_level(score),
         "risk_factors": risk_factors if score is not None else [],
@@ -194,8 +214,14 @@ def _values(docs: Iterable[Mapping[str, Any]], metric: str) -> list[tuple[float,
 
 
 def city_latest_doc(city: City, zone_docs: list[dict[str, Any]], now: datetime,
-                    open_alerts: int) -> dict[str, Any]:
-    """The city's headline KPIs from its zone_latest documents (None where no zone reports)."""
+                    open_alerts: int, city_demand: Reading | None = None) -> dict[str, Any]:
+    """The city's headline KPIs from its zone_latest documents (None where no zone reports).
+
+    `city_demand` is the city's own series (city_demand_reading): the demand of its EIA
+    subregion, `subba`; `demand_mw` is the sum of the zone estimates.
+    """
+    city_demand = city_demand or Reading(None, None, None)
+
     def total(metric: str) -> float | None:
         values = _values(zone_docs, metric)
         return round(sum(v for v, _ in values), 3) if values else None
@@ -216,6 +242,8 @@ def city_latest_doc(city: City, zone_docs: list[dict[str, Any]], now: datetime,
         "source": source_label(providers),
         "demand_mw": total("demand_mw"), "demand_forecast_mw": total("demand_forecast_mw"),
         "demand_estimated": any(d["demand_estimated"] for d in zone_docs),
+        "demand_method": DEMAND_METHOD, "subba": series_ids(city)[0],
+        "city_demand_mw": city_demand.value, "city_demand_observed_at": city_demand.observed_at,
         "avg_aqi": mean("us_aqi"), "worst_aqi": worst[0] if worst else None,
         "worst_aqi_zone": worst[1] if worst else None,
         "avg_congestion": mean("congestion"),

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.catalog import City
+from core.subregions import has_subregion, subregion
 from core.vocabulary import C
 
 BASE_COLUMNS = ("zone_id", "observed_at", "source")
@@ -32,7 +33,7 @@ class RawFrames:
     weather: pd.DataFrame
     aqi: pd.DataFrame
     traffic: pd.DataFrame  # + link_id
-    power: pd.DataFrame  # demand_mw / demand_forecast_mw are this zone's share
+    power: pd.DataFrame  # demand_mw / demand_forecast_mw: this zone's share; city_demand_mw
     incidents: pd.DataFrame  # INCIDENT_COLUMNS, one row per incident id
 
     def sources(self) -> dict[str, pd.DataFrame]:
@@ -58,22 +59,34 @@ def records_frame(records: Sequence[Mapping[str, Any]], fields: Sequence[str],
     return frame
 
 
+def city_share(city: City) -> float:
+    """The city's typical share of its balancing authority's load: its EIA subregion's share
+    of the parent (the city's demand is that subregion), else the catalog's ba_share."""
+    if has_subregion(city):
+        return subregion(city.eia_respondent, city.eia_subba).share  # type: ignore[union-attr]
+    return city.ba_share
+
+
 def zone_shares(city: City) -> dict[str, float]:
-    """Each zone's share of its balancing authority's load: ba_share x weight (architecture §4)."""
-    return {z.zone_id: city.ba_share * z.weight for z in city.zones}
+    """Each zone's typical share of its balancing authority's load: the city's share x the
+    zone's weight (docs/architecture.md §4)."""
+    share = city_share(city)
+    return {z.zone_id: share * z.weight for z in city.zones}
 
 
 def power_frame(records: Sequence[Mapping[str, Any]], city: City) -> pd.DataFrame:
-    """Power records -> zone demand and zone day-ahead forecast in MW.
+    """Power records -> zone demand and zone day-ahead forecast in MW, and the city's demand.
 
-    `demand_mw` is the record's own apportioned share when present, else the BA value times
-    the zone's share; the BA forecast is apportioned the same way.
+    `demand_mw` is the record's own zone estimate (its city series x the zone's weight) when
+    present, else the BA value times the zone's typical share. EIA forecasts only the BA, so
+    the zone forecast is the BA forecast times the zone's typical share.
     """
-    frame = records_frame(records, ("demand_mw", "ba_demand_mw", "ba_forecast_mw"))
+    frame = records_frame(records, ("demand_mw", "ba_demand_mw", "ba_forecast_mw",
+                                    "city_demand_mw"))
     share = frame["zone_id"].map(zone_shares(city)).astype("float64")
     frame["demand_mw"] = frame["demand_mw"].fillna(frame["ba_demand_mw"] * share)
     frame["demand_forecast_mw"] = frame["ba_forecast_mw"] * share
-    return frame[[*BASE_COLUMNS, *POWER_FIELDS]]
+    return frame[[*BASE_COLUMNS, *POWER_FIELDS, "city_demand_mw"]]
 
 
 def incident_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:

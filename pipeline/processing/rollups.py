@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.ids import make_id
-from pipeline.history import HOURLY_METRICS, day_id
+from pipeline.history import HOURLY_METRICS, day_id, empty_grid, merge_grid
 
 DECIMALS = 4
 
@@ -34,12 +34,14 @@ def _none_for_nan(values: np.ndarray) -> np.ndarray:
 
 
 def city_day_docs(frame: pd.DataFrame, anomalies: pd.DataFrame | None = None,
-                  incidents_by_type: Mapping[pd.Timestamp, dict[str, int]] | None = None
+                  incidents_by_type: Mapping[pd.Timestamp, dict[str, int]] | None = None,
+                  extras: Mapping[str, Mapping[str, Any]] | None = None
                   ) -> list[dict[str, Any]]:
     """Hourly zone frame of one city -> city_day documents (one per UTC day with rows).
 
     `anomalies` (anomalies.ANOMALY_COLUMNS) and `incidents_by_type` (hourly.incidents_by_type)
-    are filed under the day they fall on.
+    are filed under the day they fall on; `extras` maps a day id to further fields (the
+    `grid`, history.grid_extras), as in history.frame_to_city_days.
     """
     if frame.empty:
         return []
@@ -58,6 +60,7 @@ def city_day_docs(frame: pd.DataFrame, anomalies: pd.DataFrame | None = None,
         cubes[metric] = _none_for_nan(cube)
     by_day_anomalies = _anomalies_by_day(anomalies)
     incidents_by_type = incidents_by_type or {}
+    extras = extras or {}
     docs = []
     for d, start in enumerate(days):
         start_dt = pd.Timestamp(start).to_pydatetime()
@@ -65,11 +68,13 @@ def city_day_docs(frame: pd.DataFrame, anomalies: pd.DataFrame | None = None,
             str(zones[z]): {m: cubes[m][d, z].tolist() for m in HOURLY_METRICS}
             for z in np.flatnonzero(present[d])
         }
+        _id = day_id(city_id, start_dt)
         docs.append({
-            "_id": day_id(city_id, start_dt), "city_id": city_id, "day_start": start_dt,
+            "_id": _id, "city_id": city_id, "day_start": start_dt,
             "hours": [start_dt + timedelta(hours=h) for h in range(24)], "zones": zone_docs,
             "incidents_by_type": dict(incidents_by_type.get(pd.Timestamp(start), {})),
             "anomalies": by_day_anomalies.get(pd.Timestamp(start), []),
+            "grid": empty_grid(), **extras.get(_id, {}),
         })
     return docs
 
@@ -94,7 +99,7 @@ def merge_city_day(existing: Mapping[str, Any] | None, new: dict[str, Any],
     Hours before `since` keep their stored values; from `since` on, a value in `new` replaces
     the stored one and a missing value (None) keeps it. Anomalies from `since` on come from
     `new`; incident counts per type take the larger of the two (the window may have seen only
-    part of the day).
+    part of the day). The `grid` merges hour by hour like the zones.
     """
     if existing is None:
         return new
@@ -118,7 +123,9 @@ def merge_city_day(existing: Mapping[str, Any] | None, new: dict[str, Any],
     counts = dict(existing.get("incidents_by_type", {}))
     for kind, n in new.get("incidents_by_type", {}).items():
         counts[kind] = max(int(counts.get(kind, 0)), int(n))
-    return {**new, "zones": zones, "anomalies": kept + fresh, "incidents_by_type": counts}
+    grid = merge_grid(existing.get("grid"), new.get("grid") or empty_grid(), touched)
+    return {**new, "zones": zones, "anomalies": kept + fresh, "incidents_by_type": counts,
+            "grid": grid}
 
 
 def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:

@@ -68,6 +68,8 @@ def test_live_311_rows_older_than_the_simulated_watermark_are_stored(test_env, d
     with StandIn() as meteo, ReplayServer() as replay:
         replay.add("/v2/electricity/rto/region-data/data/",
                    fixture="eia/region_data_nyis_one_page.json")
+        replay.add("/v2/electricity/rto/region-sub-ba-data/data/",
+                   fixture="eia/sub_ba_data_nyis_one_page.json")
         replay.add(SOCRATA_PATH, json_body=rows, times=1)
         replay.add(SOCRATA_PATH, json_body=[])  # any further page is empty
         replay.add("/resource/i4gi-tjb9.json", fixture="nyc_dot/i4gi-tjb9_last_hour.json")

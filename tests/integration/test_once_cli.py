@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.catalog import get_city
 from core.vocabulary import C
+from pipeline.forecasts import load_forecast_matrix
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +44,16 @@ def test_once_nyc_simulated_fills_zone_latest(test_env, db):
     assert db[C.RAW_WEATHER].count_documents({"city_id": "nyc"}) >= len(city.zones)
     assert db[C.CITY_DAY].count_documents({"city_id": "nyc"}) >= 3
     assert db[C.CITY_REQUESTS].find_one({"_id": "nyc"})["status"] == "active"
+    # weather forecasts: one per hour of the 3-day history (backfill) and this cycle's (Kafka)
+    forecasts = sorted(db[C.WEATHER_FORECASTS].find({"city_id": "nyc"}),
+                       key=lambda d: d["issued_at"])
+    assert len(forecasts) == 3 * 24 + 1
+    assert all(len(d["hours"]) == 48 and None not in d["temperature_c"] and d["bucket_day"]
+               for d in forecasts)
+    first, last = forecasts[0]["issued_at"], forecasts[-1]["issued_at"]
+    issued, matrix = load_forecast_matrix(db, "nyc", first, last + timedelta(hours=1))
+    assert len(issued) == 3 * 24 + 1 and not np.isnan(matrix).any()
+    assert db[C.DLQ].count_documents({"topic": "weather_forecast"}) == 0
     # a second cycle replays the same simulated hours: no duplicates anywhere
     counts = {name: db[name].count_documents({}) for name in (C.RAW_WEATHER, C.ZONE_LATEST)}
     proc = run_once(test_env, "--city", "nyc", "--backfill-days", "3", "--no-precompute")
@@ -49,6 +62,10 @@ def test_once_nyc_simulated_fills_zone_latest(test_env, db):
     assert db[C.RAW_WEATHER].count_documents({}) >= counts[C.RAW_WEATHER]
     ids = [d["_id"] for d in db[C.RAW_WEATHER].find({}, {"_id": 1})]
     assert len(ids) == len(set(ids))
+    # its forecast came through Kafka: it replaced this hour's document, or added the next
+    newest = max(db[C.WEATHER_FORECASTS].find({"city_id": "nyc"}), key=lambda d: d["issued_at"])
+    assert newest["ingested_at"] > forecasts[-1]["ingested_at"]
+    assert db[C.WEATHER_FORECASTS].count_documents({"city_id": "nyc"}) in (73, 74)
 
 
 def test_unknown_city_is_a_clear_error(test_env):

@@ -26,6 +26,8 @@ def test_once_nyc_live_with_replayed_providers(test_env, db, group_at_end):
     with StandIn() as meteo, ReplayServer() as replay:
         replay.add("/v2/electricity/rto/region-data/data/",
                    fixture="eia/region_data_nyis_one_page.json")
+        replay.add("/v2/electricity/rto/region-sub-ba-data/data/",
+                   fixture="eia/sub_ba_data_nyis_one_page.json")
         replay.add("/resource/erm2-nwe9.json", fixture="socrata_311/nyc_erm2-nwe9_page1.json",
                    times=1)
         replay.add("/resource/erm2-nwe9.json", json_body=[])  # the next page is empty
@@ -49,6 +51,10 @@ def test_once_nyc_live_with_replayed_providers(test_env, db, group_at_end):
     # (the shared topics may also hold simulated records of earlier tests: filter by provider)
     weather = list(db[C.RAW_WEATHER].find({"city_id": "nyc", "source": "open-meteo"}))
     assert {d["zone_id"] for d in weather} == {z.zone_id for z in city.zones}
+    # ... and the same reply's next 48 hours became the forecast issued this hour
+    [forecast] = db[C.WEATHER_FORECASTS].find({"city_id": "nyc", "source": "open-meteo"})
+    assert len(forecast["hours"]) == 48 and None not in forecast["temperature_c"]
+    assert forecast["zone_ids"] == [z.zone_id for z in city.zones]
 
     # 311 from the recorded Socrata page, each mapped to a zone inside the city
     incidents = list(db[C.RAW_311].find({"city_id": "nyc", "source": "socrata"}))
@@ -64,7 +70,8 @@ def test_once_nyc_live_with_replayed_providers(test_env, db, group_at_end):
     assert set(runs) == {"weather", "aqi", "traffic", "power", "incidents"}
     assert all(r["ok"] for r in runs.values()), {k: r["error"] for k, r in runs.items()}
     assert runs["weather"]["provider"] == "open-meteo" and runs["weather"]["requests"] == 1
-    assert runs["power"]["provider"] == "eia" and runs["power"]["requests"] == 1
+    # EIA: one query for the BA (D, DF) and one for its subregions (NYC is ZONJ)
+    assert runs["power"]["provider"] == "eia" and runs["power"]["requests"] == 2
     assert runs["traffic"]["provider"] == "nyc-dot"
     # recorded NYC DOT rows are hours old at replay time: rejected as stale, with the reason
     stale = list(db[C.DLQ].find({"topic": "traffic_events", "stage": "producer"}))

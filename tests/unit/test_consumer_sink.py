@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from pymongo.errors import AutoReconnect
 
@@ -13,7 +14,9 @@ from core.settings import Settings
 from core.vocabulary import C, Topic
 from ingest.consumer import ConsumeStats, MessageSink
 from ingest.schema import to_wire
+from ingest.weather_forecast import forecast_record
 from pipeline.cycle import Services, consume_until_caught_up
+from pipeline.forecasts import decode_zone_temperatures
 from tests.unit.processing.fake_db import FakeCollection, FakeDb
 
 NOW = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)
@@ -153,3 +156,53 @@ def test_a_replayed_batch_leaves_the_live_stream_snapshot_as_it_was():
     assert stats.duplicates == 45
     assert db[C.LIVE_FEED_LATEST].docs["nyc|weather_obs"] == once
     assert once["minute_counts"] == {"2026-11-28T14:30": 45}
+
+
+def forecast(issued: datetime = NOW, shift: float = 0.0, **over: Any) -> bytes:
+    city = get_city("nyc")
+    zones = [z.zone_id for z in city.zones[:3]]
+    values = shift + np.arange(3)[:, None] + np.arange(48)[None, :] / 10.0
+    record = forecast_record(city_id="nyc", source="simulated", issued_at=issued,
+                             ingested_at=issued, zone_ids=zones, zone_values=values,
+                             weights=[1.0, 1.0, 1.0])
+    return to_wire({**record, **over})
+
+
+def test_forecasts_are_upserted_by_issue_hour_and_stay_out_of_the_live_feed():
+    db = FakeDb()
+    stats = sink(db).write([FakeMessage(Topic.WEATHER_FORECAST, 0, forecast()),
+                            FakeMessage(Topic.WEATHER, 1, weather())])
+    assert stats.stored == 2 and stats.rejected == 0 and stats.cities == {"nyc"}
+    stored = db[C.WEATHER_FORECASTS].docs["nyc|2026-11-28T14"]
+    assert stored["bucket_day"] == "2026-11-28" and len(stored["hours"]) == 48
+    np.testing.assert_allclose(decode_zone_temperatures(stored)[2, :2], [2.0, 2.1])
+    assert sorted(db[C.LIVE_FEED].docs) == ["weather_obs|0|1"]
+    assert list(db[C.LIVE_FEED_LATEST].docs) == ["nyc|weather_obs"]
+
+    # a later cycle in the same hour replaces it; a replay of both changes nothing more
+    later = [FakeMessage(Topic.WEATHER_FORECAST, 2, forecast(NOW + timedelta(minutes=10), 5.0))]
+    sink(db).write(later)
+    sink(db).write(later)
+    assert list(db[C.WEATHER_FORECASTS].docs) == ["nyc|2026-11-28T14"]
+    assert decode_zone_temperatures(db[C.WEATHER_FORECASTS].docs["nyc|2026-11-28T14"])[0, 0] == 5.0
+
+
+def test_two_issuances_of_an_hour_in_one_batch_keep_the_later_one():
+    db = FakeDb()
+    sink(db).write([FakeMessage(Topic.WEATHER_FORECAST, 0, forecast(shift=1.0)),
+                    FakeMessage(Topic.WEATHER_FORECAST, 1, forecast(shift=2.0))])
+    assert decode_zone_temperatures(db[C.WEATHER_FORECASTS].docs["nyc|2026-11-28T14"])[0, 0] == 2.0
+
+
+def test_a_bad_forecast_goes_to_the_dlq_like_any_bad_record():
+    db = FakeDb()
+    batch = [FakeMessage(Topic.WEATHER_FORECAST, 0, forecast(zone_ids=["z01", "zz", "z03"])),
+             FakeMessage(Topic.WEATHER_FORECAST, 1, forecast(temperature_c=[1.0] * 47)),
+             FakeMessage(Topic.WEATHER_FORECAST, 2, forecast(NOW - timedelta(days=9))),
+             FakeMessage(Topic.WEATHER_FORECAST, 3, forecast())]
+    stats = sink(db, max_age=timedelta(days=7)).write(batch)
+    assert stats.rejected == 3 and stats.stored == 1
+    reasons = {k: d["reason"] for k, d in db[C.DLQ].docs.items()}
+    assert reasons["weather_forecast|0|0"] == "unknown zone_id 'zz' for city nyc"
+    assert "temperature_c" in reasons["weather_forecast|0|1"]
+    assert reasons["weather_forecast|0|2"].startswith("issued_at 2026-11-19T14:00Z is older")

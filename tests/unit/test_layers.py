@@ -39,6 +39,7 @@ COMPONENTS: dict[str, str] = {
     "core": "core",
     "ingest": "ingest",
     "pipeline.history": "history",
+    "pipeline.forecasts": "history",  # the weather_forecasts read side, beside history
     "pipeline.processing": "processing",
     "pipeline.cycle": "sidecar",
     "pipeline.scheduler": "sidecar",

@@ -6,15 +6,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pytest
 
 from core.catalog import get_city
 from core.settings import Settings
-from core.vocabulary import Topic
+from core.vocabulary import C, Topic
 from ingest.http import RequestCounter
 from ingest.kafka_io import DeliveryStats
 from ingest.producer import DeliveryFailed, ingest_source
 from ingest.sources.base import FetchContext, ParseResult, Source
+from ingest.weather_forecast import forecast_record
 from tests.unit.processing.fake_db import FakeDb
 
 NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
@@ -103,3 +105,43 @@ def test_delivery_stats_count_only_their_own_reports():
     theirs.callback(FakeError(), FakeMessage(Topic.WEATHER))
     assert (mine.delivered, mine.failed, mine.outstanding) == (1, 0, 1)
     assert (theirs.failed, theirs.errors) == (1, ["weather_obs: broker gone"])
+
+
+class KeyedProducer(FakeProducer):
+    """Remembers the topic and key of every message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, bytes]] = []
+
+    def produce(self, topic: str, key: bytes, value: bytes,
+                on_delivery: Callable[..., None]) -> None:
+        self.sent.append((topic, key))
+        super().produce(topic, key, value, on_delivery)
+
+
+class ForecastingSource(FixedSource):
+    """Observations plus the forecast issued this hour (and one bad extra record)."""
+
+    def parse(self, raw: Any, ctx: FetchContext) -> ParseResult:
+        result = super().parse(raw, ctx)
+        zones = [z.zone_id for z in CITY.zones[:2]]
+        record = forecast_record(city_id=CITY.city_id, source="simulated", issued_at=NOW,
+                                 ingested_at=NOW, zone_ids=zones,
+                                 zone_values=np.full((2, 48), 4.0), weights=[1.0, 1.0])
+        result.add_extra(Topic.WEATHER_FORECAST, record, record)
+        result.add_extra(Topic.WEATHER_FORECAST, {**record, "hours": []}, "bad")
+        return result
+
+
+def test_records_of_another_topic_are_produced_to_it_keyed_by_city():
+    producer, db = KeyedProducer(), FakeDb()
+    ctx = FetchContext(city=CITY, settings=Settings(_env_file=None), start=NOW, end=NOW,
+                       ingested_at=NOW)
+    result = ingest_source(ForecastingSource(), ctx, None, producer, db, RequestCounter(),
+                           flush_timeout_s=1.0)
+    assert (result.records, result.rejects, result.failed) == (4, 1, 0)
+    assert producer.sent[:4] == [(Topic.WEATHER, f"nyc:{z.zone_id}".encode())
+                                 for z in CITY.zones[:3]] + [(Topic.WEATHER_FORECAST, b"nyc")]
+    [dead] = db[C.DLQ].docs.values()
+    assert dead["topic"] == Topic.WEATHER_FORECAST and "hours" in dead["reason"]

@@ -103,3 +103,34 @@ def test_implausible_times_are_rejected_with_a_reason(record, reason):
     with pytest.raises(RecordRejected) as err:
         check_plausible_time(record, NOW, WEEK)
     assert err.value.reason == reason
+
+
+def power(**over):
+    base = {"schema_version": 1, "source": "eia", "city_id": "nyc", "zone_id": "z01",
+            "observed_at": "2026-11-28T14:00:00Z", "ingested_at": "2026-11-28T14:01:00Z",
+            "respondent": "NYIS", "ba_demand_mw": 18000.0, "ba_forecast_mw": 18200.0,
+            "demand_mw": 140.0}
+    base.update(over)
+    return base
+
+
+def test_power_records_carry_the_subregion_series_and_older_ones_still_validate():
+    assert validate_record(Topic.POWER, power())["demand_mw"] == 140.0  # before subregions
+    rec = validate_record(Topic.POWER, power(
+        subba="ZONJ", city_demand_mw=5600.0, series_mw={"ZONJ": 5600.0, "ZONK": None},
+        demand_method="estimate"))
+    assert rec["series_mw"] == {"ZONJ": 5600.0, "ZONK": None}
+    assert validate_record(Topic.POWER, to_wire(rec)) == rec
+
+
+@pytest.mark.parametrize("over,reason", [
+    ({"series_mw": {"ZONJ": -1.0}}, "negative"),
+    ({"series_mw": {"a.b": 1.0}}, "series code"),
+    ({"series_mw": {"$x": 1.0}}, "series code"),
+    ({"series_mw": {"ZONJ": "lots"}}, "series_mw"),
+    ({"demand_method": "metered"}, "demand_method"),
+])
+def test_bad_power_series_are_rejected(over, reason):
+    with pytest.raises(RecordRejected) as err:
+        validate_record(Topic.POWER, power(**over))
+    assert reason in err.value.reason

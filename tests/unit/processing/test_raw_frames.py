@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.subregions import subregion
 from pipeline.processing.raw_frames import finite_or_none, raw_frames
 from tests.unit.processing.factories import T0, aqi, incident, power, toy_city, weather
 
@@ -54,3 +55,14 @@ def test_finite_or_none() -> None:
     assert finite_or_none(float("inf")) is None
     assert finite_or_none(None) is None
     assert finite_or_none(3) == 3.0
+
+
+def test_a_subregion_city_uses_its_subregions_share_of_the_ba() -> None:
+    city = toy_city().model_copy(update={"eia_subba": "ZONJ"})  # its demand is NYIS ZONJ
+    share = subregion("NYIS", "ZONJ").share  # type: ignore[union-attr]
+    raw = {"raw_power": [{**power("z01", T0, ba_demand_mw=1000.0, ba_forecast_mw=1200.0),
+                          "city_demand_mw": 400.0}]}
+    frame = raw_frames(raw, city).power.set_index("zone_id")
+    assert frame.loc["z01", "demand_forecast_mw"] == pytest.approx(1200 * share * 0.5)
+    assert frame.loc["z01", "demand_mw"] == pytest.approx(1000 * share * 0.5)  # no estimate
+    assert frame.loc["z01", "city_demand_mw"] == 400.0

@@ -69,12 +69,14 @@ def test_heat_wave_raises_temperature_and_demand(nyc: City) -> None:
     assert np.mean(with_p) > 1.05 * np.mean(without_p)
 
 
-def test_grid_stress_raises_ba_demand_not_forecast(nyc: City) -> None:
+def test_grid_stress_raises_city_demand_not_forecast(nyc: City) -> None:
     event = next(e for e in list_events(nyc, YEAR, YEAR + timedelta(days=365))
                  if e.kind == "grid_stress" and e.end - e.start >= timedelta(hours=4))
-    with_e, without = _during(event, nyc, "power", "ba_demand_mw")
+    with_e, without = _during(event, nyc, "power", "city_demand_mw")
     ratio = np.mean(with_e) / np.mean(without)
     assert 1.0 + 0.8 * event.magnitude < ratio < 1.0 + 1.01 * event.magnitude
+    ba_on, ba_off = _during(event, nyc, "power", "ba_demand_mw")  # the city's part of the BA
+    assert 1.0 < np.mean(ba_on) / np.mean(ba_off) < ratio
     fc_on, fc_off = _during(event, nyc, "power", "ba_forecast_mw")
     assert fc_on == fc_off  # an unforecast stress: the day-ahead forecast did not see it
 

@@ -10,11 +10,14 @@ import pytest
 
 from core.catalog import City
 from core.settings import Settings
-from core.vocabulary import KIND_TOPIC, SOURCE_KINDS
+from core.vocabulary import KIND_TOPIC, SOURCE_KINDS, Topic
 from ingest.http import RequestCounter
 from ingest.schema import to_wire, validate_record
+from ingest.simulator import CityWorld
+from ingest.simulator.forecast import forecast_store_documents
 from ingest.sources.base import FetchContext
 from ingest.sources.simulated import SimulatedSource
+from ingest.weather_forecast import forecast_document
 
 NOW = datetime(2026, 11, 28, 21, 7, 12, tzinfo=UTC)
 HOURLY_KINDS = ("weather", "aqi", "power")
@@ -133,3 +136,20 @@ def test_ninety_day_backfill_is_complete_and_fast(nyc: City) -> None:
     assert 50 * 90 * 24 < counts["incidents"] < 150 * 90 * 24
     print(f"\n90-day backfill, {zones} zones, all kinds: {total:.2f} s "
           + ", ".join(f"{k} {timings[k]:.2f}s/{counts[k]}" for k in SOURCE_KINDS))
+
+
+def test_the_weather_reply_carries_the_forecast_issued_this_hour(nyc: City) -> None:
+    result = SimulatedSource("weather").collect(_ctx(nyc, NOW - timedelta(hours=2), NOW), None,
+                                                RequestCounter())  # type: ignore[arg-type]
+    [record] = result.extra[Topic.WEATHER_FORECAST]
+    issued = NOW.replace(minute=0, second=0)
+    assert record["issued_at"] == issued and record["ingested_at"] == NOW
+    assert record["hours"][-1] == issued + timedelta(hours=47)
+    assert record["zone_ids"] == [z.zone_id for z in nyc.zones]
+    assert validate_record(Topic.WEATHER_FORECAST, to_wire(record)) == record
+    # the backfill's document of the same issue hour is the same forecast
+    [backfilled] = forecast_store_documents(CityWorld(nyc), [issued], NOW)
+    assert forecast_document(record) == backfilled
+    for kind in ("aqi", "power"):
+        assert SimulatedSource(kind).collect(_ctx(nyc, NOW - timedelta(hours=2), NOW), None,
+                                             RequestCounter()).extra == {}  # type: ignore[arg-type]

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from core.catalog import Bounds, City, Zone
+from core.vocabulary import Topic
 from ingest.exceptions import ProviderError, ProviderShapeError
 from ingest.http import RequestCounter
+from ingest.schema import to_wire, validate_record
 from ingest.sources.base import FetchContext
-from ingest.sources.open_meteo import OpenMeteoAirQuality, OpenMeteoWeather
+from ingest.sources.open_meteo import (
+    AIR_QUALITY_FIELDS,
+    WEATHER_FIELDS,
+    OpenMeteoAirQuality,
+    OpenMeteoWeather,
+    request_params,
+)
 from tests.replay_server import (
     ReplayServer,
     load_fixture,
@@ -25,6 +33,7 @@ START = datetime(2026, 11, 28, 10, tzinfo=UTC)
 END = datetime(2026, 11, 28, 15, tzinfo=UTC)
 ZONES = [("z01", 40.7580, -73.9855, 0.5), ("z02", 40.6780, -73.9440, 0.3),
          ("z03", 40.7420, -73.8200, 0.2)]
+THREE_DAYS = "forecast_3_zones_gmt_3_days.json"  # 2026-11-28..30: the window and 48 h ahead
 
 
 def make_city(zones=ZONES) -> City:
@@ -52,7 +61,7 @@ def by_zone_hour(records):
 
 
 def test_weather_is_one_request_for_all_zones(replay_server: ReplayServer) -> None:
-    replay_server.add(FORECAST, fixture="open_meteo/forecast_3_zones_gmt.json")
+    replay_server.add(FORECAST, fixture=f"open_meteo/{THREE_DAYS}")
     counter = RequestCounter()
     with httpx.Client() as http:
         result = OpenMeteoWeather().collect(make_ctx(replay_server.base_url), http, counter)
@@ -64,17 +73,78 @@ def test_weather_is_one_request_for_all_zones(replay_server: ReplayServer) -> No
     assert set(sent.param("hourly").split(",")) == {
         "temperature_2m", "relative_humidity_2m", "wind_speed_10m", "precipitation"}
     assert sent.param("timezone") == "GMT"
-    assert (sent.param("start_date"), sent.param("end_date")) == ("2026-11-28", "2026-11-28")
-    # 3 zones x hours 10..14 (the window is [start, end))
+    # the window's day and the 48 forecast hours from the issue hour (15:00) to 11-30 14:00
+    assert (sent.param("start_date"), sent.param("end_date")) == ("2026-11-28", "2026-11-30")
+    # 3 zones x hours 10..14 (the window is [start, end)); the later hours are the forecast
+    assert [len(v) for v in result.extra.values()] == [1]
     assert len(result.records) == 15 and not result.rejects
     hours = sorted({r["observed_at"] for r in result.records})
     assert hours[0] == START and hours[-1] == datetime(2026, 11, 28, 14, tzinfo=UTC)
     rec = by_zone_hour(result.records)[("z02", datetime(2026, 11, 28, 13, tzinfo=UTC))]
-    assert rec["temperature_c"] == fixture_value("forecast_3_zones_gmt.json", 1,
+    assert rec["temperature_c"] == fixture_value(THREE_DAYS, 1,
                                                  "temperature_2m", "2026-11-28T13:00")
     assert rec["precipitation_mm"] == 0.7  # item 1 at 13:00 in the fixture
     assert rec["source"] == "open-meteo" and rec["schema_version"] == 1
     assert rec["ingested_at"] == END and rec["city_id"] == "nyc"
+
+
+def forecast_of(result) -> dict:
+    [record] = result.extra[Topic.WEATHER_FORECAST]
+    return record
+
+
+def test_the_forecast_hours_become_one_forecast_record_of_the_issue_hour() -> None:
+    raw = load_fixture(f"open_meteo/{THREE_DAYS}")
+    end = datetime(2026, 11, 28, 15, 20, tzinfo=UTC)  # a cycle at 15:20: issued at 15:00
+    result = OpenMeteoWeather().parse(raw, make_ctx(end=end))
+
+    # the observations are those of the window, as without the forecast hours
+    assert len(result.records) == 3 * 6 and not result.rejects
+    assert max(r["observed_at"] for r in result.records) == datetime(2026, 11, 28, 15,
+                                                                      tzinfo=UTC)
+    record = forecast_of(result)
+    issued = datetime(2026, 11, 28, 15, tzinfo=UTC)
+    assert record["issued_at"] == issued and record["source"] == "open-meteo"
+    assert record["hours"] == [issued + timedelta(hours=j) for j in range(48)]
+    assert record["zone_ids"] == ["z01", "z02", "z03"] and record["ingested_at"] == END
+    for z in range(3):
+        for lead, local in ((0, "2026-11-28T15:00"), (20, "2026-11-29T11:00"),
+                            (47, "2026-11-30T14:00")):
+            assert record["zone_temperature_c"][z][lead] == fixture_value(
+                THREE_DAYS, z, "temperature_2m", local)
+    # the city value weighs the zones by their catalog weight (0.5, 0.3, 0.2)
+    at_lead_20 = [row[20] for row in record["zone_temperature_c"]]
+    assert record["temperature_c"][20] == pytest.approx(
+        0.5 * at_lead_20[0] + 0.3 * at_lead_20[1] + 0.2 * at_lead_20[2], abs=0.006)
+    assert validate_record(Topic.WEATHER_FORECAST, to_wire(record)) == record
+
+
+def test_a_zone_without_a_forecast_hour_is_null_and_left_out_of_the_city_mean() -> None:
+    raw = load_fixture(f"open_meteo/{THREE_DAYS}")
+    end = datetime(2026, 11, 29, 0, 5, tzinfo=UTC)  # leads 46, 47: 2026-11-30 22:00, 23:00
+    record = forecast_of(OpenMeteoWeather().parse(raw, make_ctx(start=START, end=end)))
+    assert [row[46] for row in record["zone_temperature_c"]][2] is None  # null in the reply
+    z01 = fixture_value(THREE_DAYS, 0, "temperature_2m", "2026-11-30T22:00")
+    z02 = fixture_value(THREE_DAYS, 1, "temperature_2m", "2026-11-30T22:00")
+    assert record["temperature_c"][46] == pytest.approx((0.5 * z01 + 0.3 * z02) / 0.8, abs=0.006)
+
+
+def test_a_reply_without_the_later_hours_gives_a_partial_forecast_or_none() -> None:
+    one_day = load_fixture("open_meteo/forecast_3_zones_gmt.json")  # 2026-11-28 only
+    record = forecast_of(OpenMeteoWeather().parse(one_day, make_ctx()))
+    # issued at 15:00: leads 0..8 are the 28th's 15:00..23:00, the rest were not in the reply
+    assert all(v is not None for v in record["temperature_c"][:9])
+    assert record["temperature_c"][9:] == [None] * 39
+    assert all(row[9:] == [None] * 39 for row in record["zone_temperature_c"])
+    later = datetime(2026, 12, 5, tzinfo=UTC)  # none of the forecast hours in the reply
+    assert OpenMeteoWeather().parse(one_day, make_ctx(start=later, end=later)).extra == {}
+
+
+def test_air_quality_asks_for_the_window_only() -> None:
+    ctx = make_ctx()
+    assert request_params(ctx, AIR_QUALITY_FIELDS)["end_date"] == "2026-11-28"
+    assert request_params(ctx, WEATHER_FIELDS, 48)["end_date"] == "2026-11-30"
+    assert OpenMeteoAirQuality.ahead_hours == 0
 
 
 def test_items_map_to_zones_by_request_order_not_coordinates() -> None:
