@@ -28,7 +28,7 @@ from bench.common import MISS, NA, Figure, fmt
 RESULTS = Path(__file__).resolve().parent / "results"
 MODULES = ("ingest_requests", "city_pick", "add_city", "model_inference", "inference_service",
            "consumer_throughput",
-           "processing_scale", "pages", "storage_volume", "sidecars")
+           "processing_scale", "pages", "storage_volume", "sidecars", "forecast_quality")
 
 
 def run_module(name: str, env: dict[str, str], quick: bool) -> tuple[list[Figure], float]:

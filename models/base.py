@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from models.features import HORIZON, Scaler, Windows
+from models.features import FORECAST_LEADS, HORIZON, Scaler, Windows
 
 QUANTILES = (0.1, 0.5, 0.9)
 Progress = Callable[[int, float], None]  # (epoch, validation loss) after each epoch
@@ -84,8 +84,9 @@ class Forecaster(ABC):
     def __init__(self, context: ModelContext, params: dict[str, Any] | None = None) -> None:
         self.context = context
         self.params = {**self.default_params, **(params or {})}
-        # [H, 2] quantiles of the relative residual actual/p50 - 1 (point models), or the
-        # widening of native quantiles in scaled units (quantile models); None = not calibrated.
+        # [FORECAST_LEADS, 2] per lead time (hours from issue to target): quantiles of the
+        # relative residual actual/p50 - 1 (point models), or the widening of native quantiles
+        # in scaled units (quantile models); None = not calibrated.
         self.calibration: np.ndarray | None = None
         self.extras: dict[str, Any] = {}
         self.network = self.build()
@@ -106,28 +107,38 @@ class Forecaster(ABC):
     def predict(self, windows: Windows) -> np.ndarray:
         """[N, Z, H, 3] demand in MW: p10, p50, p90 (sorted, so they never cross)."""
         scaled = self.predict_scaled(windows).astype(np.float64)
+        horizon = scaled.shape[2]
+        per_lead = self._calibration_by_lead(windows, horizon)  # [N, H, 2]
         if self.native_quantiles:
-            if self.calibration is not None:  # conformal widening, per horizon step
-                scaled[..., 0] -= self.calibration[None, None, :, 0]
-                scaled[..., 2] += self.calibration[None, None, :, 1]
+            if per_lead is not None:  # conformal widening, per lead time
+                scaled[..., 0] -= per_lead[:, None, :, 0]
+                scaled[..., 2] += per_lead[:, None, :, 1]
             out = self.context.scaler.unscale_demand(scaled, windows.level)
         else:
             p50 = self.context.scaler.unscale_demand(scaled[..., 0], windows.level)
-            rel = self.calibration if self.calibration is not None else np.zeros((p50.shape[-1], 2))
-            out = np.stack([p50 * (1 + rel[None, None, :, 0]), p50,
-                            p50 * (1 + rel[None, None, :, 1])], axis=-1)
+            rel = per_lead if per_lead is not None else np.zeros((p50.shape[0], horizon, 2))
+            out = np.stack([p50 * (1 + rel[:, None, :, 0]), p50,
+                            p50 * (1 + rel[:, None, :, 1])], axis=-1)
         return np.sort(out, axis=-1)
 
+    def _calibration_by_lead(self, windows: Windows, horizon: int) -> np.ndarray | None:
+        if self.calibration is None:
+            return None
+        leads = np.clip(windows.leads(horizon), 0, len(self.calibration) - 1)
+        return np.asarray(self.calibration)[leads]
+
     def calibrate(self, val: Windows) -> None:
-        """Fit the p10-p90 interval on held-out validation windows (never the test weeks)."""
+        """Fit the p10-p90 interval per lead time on held-out windows (never test weeks, and
+        never the windows early stopping chose the epoch on)."""
         scaled = self.predict_scaled(val).astype(np.float64)
         target = val.target.astype(np.float64)
+        leads = np.broadcast_to(val.leads(target.shape[-1])[:, None, :], target.shape)
         if self.native_quantiles:
-            self.calibration = conformal_widening(scaled, target)
+            self.calibration = conformal_widening(scaled, target, leads)
             return
         actual = self.context.scaler.unscale_demand(target, val.level)
         p50 = self.context.scaler.unscale_demand(scaled[..., 0], val.level)
-        self.calibration = residual_quantiles(actual, p50)
+        self.calibration = residual_quantiles(actual, p50, leads)
 
 
 def interval_kind(forecaster: Forecaster) -> str:
@@ -137,34 +148,55 @@ def interval_kind(forecaster: Forecaster) -> str:
     return "backtest-residuals"
 
 
-def residual_quantiles(actual: np.ndarray, p50: np.ndarray,
-                       levels: tuple[float, float] = (0.1, 0.9)) -> np.ndarray:
-    """[H, 2] per-step quantiles of actual/p50 - 1 over [N, Z, H] arrays (0 where no data)."""
+def residual_quantiles(actual: np.ndarray, p50: np.ndarray, leads: np.ndarray,
+                       levels: tuple[float, float] = (0.1, 0.9),
+                       n_leads: int = FORECAST_LEADS) -> np.ndarray:
+    """[n_leads, 2] per-lead quantiles of actual/p50 - 1 over [N, Z, H] arrays.
+
+    A lead without data takes its nearest neighbour's; none at all gives zeros."""
     with np.errstate(all="ignore"):
         rel = actual / p50 - 1.0
     rel = np.where(np.isfinite(rel) & (np.abs(p50) > 1e-6), rel, np.nan)
-    flat = rel.reshape(-1, rel.shape[-1])
-    out = np.zeros((flat.shape[1], 2))
-    for h in range(flat.shape[1]):
-        col = flat[:, h][np.isfinite(flat[:, h])]
-        if col.size:
-            out[h] = np.quantile(col, levels)
-    return out
+    return _per_lead(leads, n_leads, lambda m: np.quantile(rel[m], levels)
+                     if np.isfinite(rel[m]).any() else None, rel)
 
 
-def conformal_widening(quantiles: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """[H, 2] split-conformal corrections of the p10 and p90 (CQR, one-sided, per step).
+def conformal_widening(quantiles: np.ndarray, target: np.ndarray, leads: np.ndarray,
+                       n_leads: int = FORECAST_LEADS) -> np.ndarray:
+    """[n_leads, 2] split-conformal corrections of the p10 and p90 (CQR, one-sided, per lead).
 
-    Each side is shifted so that 10% of validation actuals fall below p10 and 10% above p90;
+    Each side is shifted so that 10% of held-out actuals fall below p10 and 10% above p90;
     a negative value narrows a too-wide band.
     """
     low = quantiles[..., 0] - target  # > 0: actual below p10
     high = target - quantiles[..., 2]  # > 0: actual above p90
-    out = np.zeros((target.shape[-1], 2))
-    for h in range(target.shape[-1]):
-        for side, scores in enumerate((low[..., h], high[..., h])):
+
+    def corrections(mask: np.ndarray) -> np.ndarray | None:
+        out = np.zeros(2)
+        for side, scores in enumerate((low[mask], high[mask])):
             col = scores[np.isfinite(scores)]
-            if col.size:
-                level = min(1.0, 0.9 * (1 + 1 / col.size))
-                out[h, side] = np.quantile(col, level)
+            if not col.size:
+                return None
+            out[side] = np.quantile(col, min(1.0, 0.9 * (1 + 1 / col.size)))
+        return out
+
+    return _per_lead(leads, n_leads, corrections, target)
+
+
+def _per_lead(leads: np.ndarray, n_leads: int, fit: Callable[[np.ndarray], Any],
+              values: np.ndarray) -> np.ndarray:
+    out = np.full((n_leads, 2), np.nan)
+    finite = np.isfinite(values)
+    for lead in range(n_leads):
+        mask = (leads == lead) & finite
+        if mask.any():
+            result = fit(mask)
+            if result is not None:
+                out[lead] = result
+    known = np.flatnonzero(np.isfinite(out[:, 0]))
+    if not known.size:
+        return np.zeros((n_leads, 2))
+    for lead in range(n_leads):  # leads never seen: the nearest seen lead's values
+        if not np.isfinite(out[lead, 0]):
+            out[lead] = out[known[np.argmin(np.abs(known - lead))]]
     return out

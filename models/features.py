@@ -1,16 +1,22 @@
-"""Model inputs from the hourly zone history: panels, calendar, scaling and windows (pure numpy).
+"""Model inputs from the hourly grid history: panels, calendar, scaling and windows (pure numpy).
 
-A `Panel` is the history frame (pipeline/history.py FRAME_COLUMNS) pivoted to one [hours x zones]
-array per metric on a complete hourly UTC grid. A `Scaler` is fitted on the training hours only
-and saved with the artifact; inference reuses it and never refits. `make_windows` cuts, for each
-forecast origin o (the first forecast hour), the encoder hours [o - L, o) and the horizon
-[o, o + H) into arrays every model shares. Demand enters relative to the zone's mean over the
-7 days before the origin (`level`), so zones of any size and a season's drift look alike:
+The models forecast the city's demand series: its EIA-930 subregion (NYIS ZONJ for New York),
+alongside the parent balancing authority's other subregions (core/subregions.py). A `Panel`
+holds, on a complete hourly UTC grid, demand per series [hours x series], the city's mean
+temperature, the parent's demand and EIA day-ahead forecast (DF), and the weather forecasts as
+they were issued: `forecast[i, lead]` is the city-mean temperature that the forecast issued
+at hour i said for hour i + lead (pipeline/forecasts.py). A `Scaler` is fitted on the
+training hours only and saved with the artifact; inference reuses it and never refits.
 
-- past   [N, K, L, len(PAST_FEATURES)]   demand, weather, AQI, congestion, incidents, calendar;
-- future [N, K, H, len(FUTURE_FEATURES)] inputs known when the forecast is issued: calendar,
-  a persistence temperature forecast (same hour yesterday; the history has no weather forecast),
-  and demand one day and one week before each target hour (known because H <= 24);
+A window is issued at hour i (everything before i is known) and forecasts the 24 hours from
+i + gap: gap 0 is the live next-24-h forecast, gap 14 the day-ahead forecast issued at 10:00
+for the next local day (models/backtest.py). Demand enters relative to the series' mean over
+the 7 days before the issue (`level`), so series of any size and a season's drift look alike:
+
+- past   [N, K, L, len(PAST_FEATURES)]   demand, temperature, calendar of the hours [i - L, i);
+- future [N, K, H, len(FUTURE_FEATURES)] inputs known at issue time for each target hour:
+  calendar, the issued temperature forecast and its heating/cooling degrees, the lead time,
+  the demand of the same hour on the latest known day and one week before;
 - target [N, K, H]                        scaled demand, NaN where no actual exists.
 """
 
@@ -26,21 +32,29 @@ import pandas as pd
 
 from core.clock import floor_hour
 
+# the inputs' layout: an artifact trained on another version cannot be fed and is retrained
+FEATURE_VERSION = 2  # 2: EIA subregion series, issued weather forecasts, lead times
 HORIZON = 24
 WEEK_HOURS = 168
 DAY_HOURS = 24
+FORECAST_LEADS = 48  # hours ahead each stored weather forecast covers
+MAX_GAP = FORECAST_LEADS - HORIZON  # the latest start of a horizon after its issue
+BALANCE_C = 18.0  # degree-hours are counted from here (heating below, cooling above)
+DEGREE_SCALE_C = 10.0
 
 DEMAND = "demand_mw"
-DEMAND_FORECAST = "demand_forecast_mw"
-COVARIATES = ("temperature_c", "us_aqi", "congestion", "incident_count")
-PANEL_METRICS = (DEMAND, DEMAND_FORECAST, *COVARIATES)
-LOG_METRICS = frozenset({"incident_count"})  # counts: log1p before scaling
+TEMPERATURE = "temperature_c"
+BA_DEMAND = "ba_demand_mw"
+BA_FORECAST = "ba_forecast_mw"
+COVARIATES = (TEMPERATURE,)
+PANEL_METRICS = (DEMAND, TEMPERATURE)
+SERIES_COLUMN = "series"
 
 CALENDAR_FEATURES = ("hour_sin", "hour_cos", "dow_sin", "dow_cos", "weekend", "holiday")
-PAST_FEATURES = ("demand", "temperature", "aqi", "congestion", "incidents", *CALENDAR_FEATURES)
-FUTURE_FEATURES = (*CALENDAR_FEATURES, "temperature_forecast", "demand_lag_24h",
-                   "demand_lag_168h")
-STATIC_FEATURES = ("zone", "lat", "lon")
+PAST_FEATURES = ("demand", "temperature", *CALENDAR_FEATURES)
+FUTURE_FEATURES = (*CALENDAR_FEATURES, "temperature_forecast", "heating_degrees",
+                   "cooling_degrees", "lead", "demand_lag_day", "demand_lag_week")
+STATIC_FEATURES = ("series", "lat", "lon")
 
 
 def calendar_features(times: pd.DatetimeIndex, timezone: str) -> np.ndarray:
@@ -64,12 +78,15 @@ def calendar_features(times: pd.DatetimeIndex, timezone: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Panel:
-    """Raw hourly metrics of one city as [hours x zones] arrays (NaN where missing)."""
+    """One city's hourly grid history, NaN where missing (see the module docstring)."""
 
     start: pd.Timestamp
-    zone_ids: tuple[str, ...]
-    values: dict[str, np.ndarray]
+    zone_ids: tuple[str, ...]  # the series (EIA subregion codes), the city's own first
+    values: dict[str, np.ndarray]  # DEMAND and TEMPERATURE, [hours x series]
     timezone: str
+    ba_demand: np.ndarray  # [hours] the parent BA's demand (EIA D)
+    ba_forecast: np.ndarray  # [hours] the parent BA's day-ahead forecast (EIA DF)
+    forecast: np.ndarray  # [hours, FORECAST_LEADS] issued city-mean temperature forecasts
 
     @property
     def n_hours(self) -> int:
@@ -82,39 +99,79 @@ class Panel:
         return int((floor_hour(ts) - self.start) // pd.Timedelta(hours=1))
 
 
-def build_panel(frame: pd.DataFrame, zone_ids: list[str] | tuple[str, ...], start: datetime,
-                end: datetime, timezone: str) -> Panel:
-    """Pivot the history frame onto the complete hourly grid [start, end) x zone_ids."""
+def model_frame(grid: pd.DataFrame, hourly: pd.DataFrame) -> pd.DataFrame:
+    """Pure: the grid history (pipeline.history.load_grid_frame) joined with the city's mean
+    temperature per hour (from the zone history) -> columns series, ts, demand_mw,
+    temperature_c, ba_demand_mw, ba_forecast_mw."""
+    columns = [SERIES_COLUMN, "ts", DEMAND, TEMPERATURE, BA_DEMAND, BA_FORECAST]
+    if grid is None or grid.empty:
+        return pd.DataFrame(columns=columns)
+    out = grid.copy()
+    out["ts"] = pd.to_datetime(out["ts"], utc=True)
+    if hourly is not None and not hourly.empty and TEMPERATURE in hourly:
+        temp = (hourly.assign(ts=pd.to_datetime(hourly["ts"], utc=True))
+                .groupby("ts")[TEMPERATURE].mean())
+        out[TEMPERATURE] = out["ts"].map(temp)
+    else:
+        out[TEMPERATURE] = np.nan
+    for column in columns:
+        if column not in out:
+            out[column] = np.nan
+    return out[columns]
+
+
+def _pivot(frame: pd.DataFrame, column: str, hours: pd.DatetimeIndex,
+           series: tuple[str, ...]) -> np.ndarray:
+    table = pd.DataFrame({"ts": pd.to_datetime(frame["ts"], utc=True),
+                          SERIES_COLUMN: frame[SERIES_COLUMN].astype(str),
+                          "v": pd.to_numeric(frame[column], errors="coerce")})
+    wide = table.pivot_table(index="ts", columns=SERIES_COLUMN, values="v", aggfunc="mean")
+    return wide.reindex(index=hours, columns=list(series)).to_numpy(dtype=float, copy=True)
+
+
+def _hourly(frame: pd.DataFrame, column: str, hours: pd.DatetimeIndex) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    by_hour = values.groupby(pd.to_datetime(frame["ts"], utc=True)).mean()
+    return by_hour.reindex(hours).to_numpy(dtype=float, copy=True)
+
+
+def build_panel(frame: pd.DataFrame, series_ids: list[str] | tuple[str, ...], start: datetime,
+                end: datetime, timezone: str,
+                forecast: tuple[pd.DatetimeIndex, np.ndarray] | None = None) -> Panel:
+    """Pivot a model frame (model_frame) onto the complete hourly grid [start, end) x series.
+
+    `forecast` is (issue times, [T, FORECAST_LEADS]) from pipeline.forecasts; issue hours it
+    lacks stay NaN (feature_cube falls back on earlier issuances, then on persistence).
+    """
     start_ts, end_ts = floor_hour(start), floor_hour(end)
     hours = pd.date_range(start_ts, end_ts, freq="h", inclusive="left")
-    zones = tuple(zone_ids)
-    values: dict[str, np.ndarray] = {}
-    if frame.empty:
-        for metric in PANEL_METRICS:
-            values[metric] = np.full((len(hours), len(zones)), np.nan)
-        return Panel(start_ts, zones, values, timezone)
-    ts = pd.to_datetime(frame["ts"], utc=True)
-    for metric in PANEL_METRICS:
-        if metric not in frame:
-            values[metric] = np.full((len(hours), len(zones)), np.nan)
-            continue
-        table = pd.DataFrame({"ts": ts, "zone_id": frame["zone_id"].astype(str),
-                              "v": pd.to_numeric(frame[metric], errors="coerce")})
-        wide = table.pivot_table(index="ts", columns="zone_id", values="v", aggfunc="mean")
-        wide = wide.reindex(index=hours, columns=list(zones))
-        values[metric] = wide.to_numpy(dtype=float, copy=True)
-    return Panel(start_ts, zones, values, timezone)
+    series = tuple(series_ids)
+    empty = frame is None or frame.empty
+    values = {m: (np.full((len(hours), len(series)), np.nan) if empty
+                  else _pivot(frame, m, hours, series)) for m in PANEL_METRICS}
+    if not empty:  # the temperature is the city's: one value per hour for every series
+        temp = _hourly(frame, TEMPERATURE, hours)
+        values[TEMPERATURE] = np.repeat(temp[:, None], len(series), axis=1)
+    ba = np.full(len(hours), np.nan) if empty else _hourly(frame, BA_DEMAND, hours)
+    df = np.full(len(hours), np.nan) if empty else _hourly(frame, BA_FORECAST, hours)
+    issued = np.full((len(hours), FORECAST_LEADS), np.nan)
+    if forecast is not None and len(forecast[0]):
+        times, matrix = forecast
+        position = pd.Index(pd.to_datetime(times, utc=True)).get_indexer(hours)
+        found = position >= 0
+        issued[found] = np.asarray(matrix, dtype=float)[position[found], :FORECAST_LEADS]
+    return Panel(start_ts, series, values, timezone, ba, df, issued)
 
 
 def _transform(metric: str, values: np.ndarray) -> np.ndarray:
-    return np.log1p(np.clip(values, 0, None)) if metric in LOG_METRICS else values
+    return values  # every covariate is scaled as it is (a hook for count-like inputs)
 
 
 def trailing_level(demand: np.ndarray, origins: np.ndarray, hours: int = WEEK_HOURS
                    ) -> np.ndarray:
-    """Mean demand of each zone over the `hours` before each origin: [N, Z] (NaN-aware).
+    """Mean demand of each series over the `hours` before each origin: [N, Z] (NaN-aware).
 
-    Demand enters the networks relative to this level, so a season's or a zone's level
+    Demand enters the networks relative to this level, so a season's or a series' level
     change is a scale, not an input the network never saw.
     """
     filled = np.nan_to_num(demand, nan=0.0)
@@ -189,14 +246,49 @@ def _fill(values: np.ndarray, fallback: float = 0.0) -> np.ndarray:
     return np.where(np.isnan(filled), fallback, filled)
 
 
+def known_lag(leads: np.ndarray) -> np.ndarray:
+    """Hours back to the same hour on the latest day known at issue time, for each lead.
+
+    A target `lead` hours after the issue hour i can use demand before i only: 24 h back for
+    leads 0..23, 48 h for 24..47."""
+    return DAY_HOURS * ((np.asarray(leads) // DAY_HOURS) + 1)
+
+
+def fill_forecasts(issued: np.ndarray, temperature: np.ndarray, back: int = 6) -> np.ndarray:
+    """Issued forecasts [T, LEADS] with gaps filled from what was known at each issue hour.
+
+    A missing issuance takes the latest earlier one (up to `back` hours before, same target
+    hours); what is still missing is persistence: the actual temperature of the same hour on
+    the latest day known at issue time; then the last known temperature.
+    """
+    out = np.array(issued, dtype=float, copy=True)
+    n, leads = out.shape
+    for k in range(1, back + 1):
+        if not np.isnan(out).any():
+            break
+        shifted = np.full_like(out, np.nan)
+        if k < n:
+            shifted[k:, :leads - k] = out[:-k, k:]
+        out = np.where(np.isnan(out), shifted, out)
+    if np.isnan(out).any():
+        temp = _fill(temperature[:, None], fallback=float(np.nanmean(temperature))
+                     if np.isfinite(temperature).any() else 10.0)[:, 0]
+        lead = np.arange(leads)
+        idx = np.arange(n)[:, None] + lead[None, :] - known_lag(lead)[None, :]
+        persistence = temp[np.clip(idx, 0, n - 1)]
+        out = np.where(np.isnan(out), persistence, out)
+    return out
+
+
 @dataclass(frozen=True)
 class FeatureCube:
     """Gap-filled inputs of a panel (demand in MW, covariates scaled), ready for windows."""
 
     covariates: np.ndarray  # [T, Z, len(COVARIATES)] scaled
-    calendar: np.ndarray  # [T + HORIZON, 6]
+    calendar: np.ndarray  # [T + FORECAST_LEADS, 6]
     demand: np.ndarray  # [T, Z] MW, gaps filled
     actual: np.ndarray  # [T, Z] MW, NaN where no actual
+    forecast: np.ndarray  # [T, FORECAST_LEADS] °C, gaps filled (fill_forecasts)
     scaler: Scaler
 
 
@@ -205,24 +297,41 @@ def feature_cube(panel: Panel, scaler: Scaler) -> FeatureCube:
     demand = _fill(actual)
     covs = np.stack([_fill(scaler.scale_covariate(m, panel.values[m])) for m in COVARIATES],
                     axis=-1)
-    calendar = calendar_features(panel.times(HORIZON), panel.timezone)
-    return FeatureCube(covs.astype(np.float32), calendar, demand, actual, scaler)
+    calendar = calendar_features(panel.times(FORECAST_LEADS), panel.timezone)
+    city_temp = panel.values[TEMPERATURE][:, 0] if panel.values[TEMPERATURE].shape[1] else \
+        np.full(panel.n_hours, np.nan)
+    forecast = fill_forecasts(panel.forecast, city_temp)
+    return FeatureCube(covs.astype(np.float32), calendar, demand, actual, forecast, scaler)
 
 
 @dataclass(frozen=True)
 class Windows:
-    """Model-ready windows: per origin, the zones in `zone_index` (all zones by default)."""
+    """Model-ready windows: per issue, the series in `zone_index` (all series by default)."""
 
-    origins: np.ndarray  # [N] panel indices of the first forecast hour
-    zone_index: np.ndarray  # [N, K] which zones (catalog positions) each window row holds
-    level: np.ndarray  # [N, K] trailing 7-day mean demand (MW): the demand scale
+    origins: np.ndarray  # [N] panel indices of the first forecast hour (issue + gap)
+    zone_index: np.ndarray  # [N, K] which series (context positions) each window row holds
+    level: np.ndarray  # [N, K] trailing 7-day mean demand (MW) before the issue: the scale
     past: np.ndarray  # [N, K, L, Fp]
     future: np.ndarray  # [N, K, H, Fk]
     target: np.ndarray  # [N, K, H] scaled, NaN where unknown
+    gaps: np.ndarray | None = None  # [N] hours from issue to the first forecast hour
 
     @property
     def n_zones(self) -> int:
         return self.past.shape[1]
+
+    @property
+    def gap_hours(self) -> np.ndarray:
+        return (np.zeros(len(self.origins), dtype=np.int64) if self.gaps is None
+                else np.asarray(self.gaps, dtype=np.int64))
+
+    @property
+    def issues(self) -> np.ndarray:
+        return np.asarray(self.origins, dtype=np.int64) - self.gap_hours
+
+    def leads(self, horizon: int) -> np.ndarray:
+        """[N, H] hours from the issue to each target hour."""
+        return self.gap_hours[:, None] + np.arange(horizon)[None, :]
 
     def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(past, future, zone index, target) with origins and zones merged into samples."""
@@ -233,56 +342,69 @@ class Windows:
                 self.target.reshape(n * k, -1))
 
 
-def make_windows(cube: FeatureCube, origins: np.ndarray | list[int], encoder_hours: int,
-                 horizon: int = HORIZON, zone_index: np.ndarray | None = None) -> Windows:
-    """Cut windows at `origins` (needs WEEK_HOURS of history before each origin)."""
-    origins = np.asarray(origins, dtype=np.int64)
+def make_windows(cube: FeatureCube, issues: np.ndarray | list[int], encoder_hours: int,
+                 horizon: int = HORIZON, zone_index: np.ndarray | None = None,
+                 gaps: np.ndarray | list[int] | int = 0) -> Windows:
+    """Cut windows issued at `issues` for the horizons starting `gaps` hours later.
+
+    An issue i needs WEEK_HOURS of history before it and a row of its own in the panel (the
+    forecast issued at i); the demand of hour i itself is not used.
+    """
+    issues = np.asarray(issues, dtype=np.int64)
+    gaps = np.broadcast_to(np.asarray(gaps, dtype=np.int64), issues.shape).copy()
     if horizon > DAY_HOURS or encoder_hours > WEEK_HOURS:
         raise ValueError("horizon must be <= 24 h and the encoder <= 168 h")
-    if origins.size and origins.min() < WEEK_HOURS:
-        raise ValueError(f"an origin needs {WEEK_HOURS} hours of history before it")
+    if gaps.size and (gaps.min() < 0 or gaps.max() > MAX_GAP):
+        raise ValueError(f"a gap must be 0..{MAX_GAP} hours (forecasts cover {FORECAST_LEADS} h)")
+    if issues.size and issues.min() < WEEK_HOURS:
+        raise ValueError(f"an issue needs {WEEK_HOURS} hours of history before it")
     n_hours, zones = cube.demand.shape
-    if origins.size and origins.max() > n_hours:
-        raise ValueError("origin beyond the end of the panel")
+    if issues.size and issues.max() >= n_hours:
+        raise ValueError("issue beyond the end of the panel (the panel must hold the issue hour)")
     if zone_index is None:
-        zone_index = np.tile(np.arange(zones), (len(origins), 1))
+        zone_index = np.tile(np.arange(zones), (len(issues), 1))
     zone_index = np.asarray(zone_index, dtype=np.int64)
-    rows = np.arange(len(origins))[:, None]
-    level = trailing_level(cube.demand, origins)[rows, zone_index]  # [N, K]
+    n, k = zone_index.shape
+    rows = np.arange(n)[:, None]
+    level = trailing_level(cube.demand, issues)[rows, zone_index]  # [N, K]
     level = np.where(np.isfinite(level) & (level > 1e-6), level, 1.0)
     scale = cube.scaler
+    padded_demand = np.vstack([cube.demand, np.full((FORECAST_LEADS, zones), np.nan)])
 
     def demand_at(idx: np.ndarray, series: np.ndarray) -> np.ndarray:
-        """series[idx] for each window's zones, scaled by its level: [N, K, len(idx)]."""
+        """series[idx] for each window's series, scaled by its level: [N, K, len(idx)]."""
         picked = np.take_along_axis(series[idx], zone_index[:, None, :], axis=2)  # [N, S, K]
         return scale.scale_demand(picked.transpose(0, 2, 1), level[:, :, None])
 
-    past_idx = origins[:, None] + np.arange(-encoder_hours, 0)[None, :]  # [N, L]
+    past_idx = issues[:, None] + np.arange(-encoder_hours, 0)[None, :]  # [N, L]
     covs = np.take_along_axis(cube.covariates[past_idx], zone_index[:, None, :, None], axis=2)
     past_cal = np.broadcast_to(cube.calendar[past_idx][:, None],
-                               (len(origins), zone_index.shape[1], encoder_hours,
-                                cube.calendar.shape[1]))
+                               (n, k, encoder_hours, cube.calendar.shape[1]))
     past = np.concatenate([demand_at(past_idx, cube.demand)[..., None],
                            covs.transpose(0, 2, 1, 3), past_cal], axis=-1)
-    fut_idx = origins[:, None] + np.arange(horizon)[None, :]  # [N, H]
+    leads = gaps[:, None] + np.arange(horizon)[None, :]  # [N, H]
+    fut_idx = issues[:, None] + leads  # [N, H]
     fut_cal = np.broadcast_to(cube.calendar[fut_idx][:, None],
-                              (len(origins), zone_index.shape[1], horizon,
-                               cube.calendar.shape[1]))
-    temperature = np.take_along_axis(cube.covariates[fut_idx - DAY_HOURS][..., 0],
-                                     zone_index[:, None, :], axis=2).transpose(0, 2, 1)
-    known = np.stack([temperature, demand_at(fut_idx - DAY_HOURS, cube.demand),
-                      demand_at(fut_idx - WEEK_HOURS, cube.demand)], axis=-1)
-    future = np.concatenate([fut_cal, known], axis=-1)
-    padded = np.vstack([cube.actual, np.full((horizon, zones), np.nan)])
+                              (n, k, horizon, cube.calendar.shape[1]))
+    temp_c = cube.forecast[issues[:, None], leads]  # [N, H] °C as issued
+    temp = scale.scale_covariate(TEMPERATURE, temp_c)
+    heating = np.maximum(BALANCE_C - temp_c, 0.0) / DEGREE_SCALE_C
+    cooling = np.maximum(temp_c - BALANCE_C, 0.0) / DEGREE_SCALE_C
+    per_window = np.stack([temp, heating, cooling, leads / DAY_HOURS], axis=-1)  # [N, H, 4]
+    per_window = np.broadcast_to(per_window[:, None], (n, k, horizon, per_window.shape[-1]))
+    lags = np.stack([demand_at(fut_idx - known_lag(leads), padded_demand),
+                     demand_at(fut_idx - WEEK_HOURS, padded_demand)], axis=-1)
+    future = np.concatenate([fut_cal, per_window, lags], axis=-1)
+    padded = np.vstack([cube.actual, np.full((FORECAST_LEADS, zones), np.nan)])
     target = demand_at(fut_idx, padded)
-    return Windows(origins, zone_index, level.astype(np.float64),
+    return Windows(issues + gaps, zone_index, level.astype(np.float64),
                    np.ascontiguousarray(past, dtype=np.float32),
-                   np.ascontiguousarray(future, dtype=np.float32),
-                   np.ascontiguousarray(target, dtype=np.float32))
+                   np.ascontiguousarray(np.nan_to_num(future), dtype=np.float32),
+                   np.ascontiguousarray(target, dtype=np.float32), gaps)
 
 
 def zone_statics(lats: list[float], lons: list[float]) -> np.ndarray:
-    """[Z, 2] standardised zone centroids: the static real covariates."""
+    """[Z, 2] standardised series locations: the static real covariates."""
     coords = np.column_stack([np.asarray(lats, float), np.asarray(lons, float)])
     std = coords.std(axis=0)
     return ((coords - coords.mean(axis=0)) / np.where(std > 1e-9, std, 1.0)).astype(np.float32)

@@ -22,8 +22,8 @@ from models.torch_loop import fit_torch, predict_torch, to_tensors
 
 nn = torch.nn
 PREDICT_BATCH = 64
-LAG_SLICE = slice(FUTURE_FEATURES.index("demand_lag_24h"),
-                  FUTURE_FEATURES.index("demand_lag_168h") + 1)
+LAG_SLICE = slice(FUTURE_FEATURES.index("demand_lag_day"),
+                  FUTURE_FEATURES.index("demand_lag_week") + 1)
 
 
 def edge_tensors(zone_ids: tuple[str, ...], edges: list[tuple[str, str, float]]

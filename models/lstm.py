@@ -20,8 +20,8 @@ from models.frameworks import keras, seed_everything
 from models.registry import KerasFlavour
 
 PREDICT_BATCH = 4096
-LAG_SLICE = slice(FUTURE_FEATURES.index("demand_lag_24h"),
-                  FUTURE_FEATURES.index("demand_lag_168h") + 1)
+LAG_SLICE = slice(FUTURE_FEATURES.index("demand_lag_day"),
+                  FUTURE_FEATURES.index("demand_lag_week") + 1)
 
 
 class LSTMForecaster(Forecaster):

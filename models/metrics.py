@@ -60,3 +60,31 @@ def finite_or_none(value: float | None, digits: int = 4) -> float | None:
     if value is None or not np.isfinite(value):
         return None
     return round(float(value), digits)
+
+
+def bias(actual: np.ndarray, forecast: np.ndarray) -> float | None:
+    """Mean of forecast - actual (MW): positive when the forecast runs high."""
+    actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
+    mask = _usable(actual, forecast)
+    return float(np.mean(forecast[mask] - actual[mask])) if mask.any() else None
+
+
+def pinball(actual: np.ndarray, quantiles: dict[float, np.ndarray]) -> float | None:
+    """Mean pinball (quantile) loss over the given quantile levels, in MW."""
+    actual = np.asarray(actual, float)
+    losses = []
+    for level, forecast in quantiles.items():
+        forecast = np.asarray(forecast, float)
+        mask = _usable(actual, forecast)
+        if not mask.any():
+            return None
+        diff = actual[mask] - forecast[mask]
+        losses.append(np.mean(np.maximum(level * diff, (level - 1) * diff)))
+    return float(np.mean(losses)) if losses else None
+
+
+def share_below(actual: np.ndarray, quantile: np.ndarray) -> float | None:
+    """Share of actuals at or below a quantile forecast, in percent (its level is ideal)."""
+    actual, quantile = np.asarray(actual, float), np.asarray(quantile, float)
+    mask = _usable(actual, quantile)
+    return float(np.mean(actual[mask] <= quantile[mask]) * 100) if mask.any() else None

@@ -1,10 +1,11 @@
 """Model registry: one small interface to save, load and describe trained models.
 
 Artifacts are versioned folders `<artifacts_dir>/<city>/<model>/<version>/` holding the
-network weights (written by the model's flavour: Keras or PyTorch) and `meta.json` (params,
-scaler, zones, calibration, metrics). A sha256 over both is recorded in `checksum.sha256` and
-in the `model_registry` document (`_id` `<city>|<model>`), and checked on every load.
-Framework-free at import: flavours import TF/torch only when they touch weights.
+network weights (written by the model's flavour: Keras, PyTorch or LightGBM) and `meta.json`
+(params, scaler, zones, calibration, metrics). A sha256 over both is recorded in
+`checksum.sha256` and in the `model_registry` document (`_id` `<city>|<model>`), and checked on
+every load.
+Framework-free at import: flavours import TF/torch/LightGBM only when they touch weights.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ META_FILE = "meta.json"
 CHECKSUM_FILE = "checksum.sha256"
 MODEL_CLASSES = {"lstm": ("models.lstm", "LSTMForecaster"),
                  "tft": ("models.tft", "TFTForecaster"),
-                 "gnn": ("models.gnn", "GNNForecaster")}
+                 "gnn": ("models.gnn", "GNNForecaster"),
+                 "gbm": ("models.gbm", "GBMForecaster")}
 if tuple(MODEL_CLASSES) != MODEL_NAMES:  # one list of names: core.vocabulary
     raise ImportError("models.registry.MODEL_CLASSES does not match core.vocabulary.MODEL_NAMES")
 
@@ -73,6 +75,24 @@ class TorchFlavour(Flavour):
 
         network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         network.eval()
+
+
+class LightGBMFlavour(Flavour):
+    """The boosters of a quantile model (models/gbm.py), one LightGBM text model per quantile
+    in one JSON file: {"p10": "<model string>", ...}."""
+
+    name = "lightgbm"
+    weights_file = "model.lgb.json"
+
+    def save_weights(self, network: Any, path: Path) -> None:
+        texts = {key: booster.model_to_string() for key, booster in network.boosters.items()}
+        path.write_text(json.dumps(texts, sort_keys=True))
+
+    def load_weights(self, network: Any, path: Path) -> None:
+        import lightgbm
+
+        texts = json.loads(path.read_text())
+        network.boosters = {key: lightgbm.Booster(model_str=text) for key, text in texts.items()}
 
 
 def forecaster_class(model: str) -> type[Forecaster]:

@@ -21,7 +21,7 @@ from models.features import Windows
 from models.registry import metadata
 
 SERVICE_MODEL = "citylive-forecast"  # the one multi-model endpoint of the service
-INPUTS = ("origins", "zone_index", "level", "past", "future")
+INPUTS = ("origins", "zone_index", "level", "past", "future", "gaps")
 DATATYPES = {np.dtype(np.float32): "FP32", np.dtype(np.float64): "FP64",
              np.dtype(np.int64): "INT64"}
 
@@ -35,7 +35,8 @@ def v2_request(windows: Windows, artifact: dict[str, str]) -> dict[str, Any]:
     the request parameters and picks the registered artifact on the service."""
     inputs = []
     for name in INPUTS:
-        array = np.ascontiguousarray(getattr(windows, name))
+        array = np.ascontiguousarray(windows.gap_hours if name == "gaps"
+                                     else getattr(windows, name))
         if not np.isfinite(array).all():
             raise ValueError(f"input {name} holds NaN or infinity: the windows are gap-filled, "
                              "so this is a bug upstream")
@@ -52,7 +53,8 @@ def v2_windows(tensors: dict[str, np.ndarray]) -> Windows:
     return Windows(tensors["origins"].astype(np.int64), tensors["zone_index"].astype(np.int64),
                    tensors["level"].astype(np.float64), past,
                    tensors["future"].astype(np.float32),
-                   np.zeros((n, k, horizon), dtype=np.float32))
+                   np.zeros((n, k, horizon), dtype=np.float32),
+                   tensors["gaps"].astype(np.int64) if "gaps" in tensors else None)
 
 
 def v2_forecast(body: dict[str, Any]) -> tuple[np.ndarray, str]:

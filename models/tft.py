@@ -254,6 +254,7 @@ class TFTForecaster(Forecaster):
                            learning_rate=float(p["learning_rate"]), seed=seed,
                            progress=progress)
         self.extras["variable_importances"] = self.variable_importances(val)
+        self.extras["attention"] = self.mean_attention(val)
         return losses
 
     def calibrate(self, val: Windows) -> None:
@@ -287,3 +288,22 @@ class TFTForecaster(Forecaster):
             result[group] = {n: round(float(w), 4) for n, w in zip(names[group], weights,
                                                                     strict=True)}
         return result
+
+    def mean_attention(self, windows: Windows) -> dict[str, list[float]]:
+        """Mean attention of the forecast hours over the time axis: `hours` relative to the
+        issue (-L..H-1, past and future positions) and the weight each one gets (sums to 1)."""
+        inputs = self._tensors(windows)[:4]
+        ctx = self.context
+        positions = list(range(-ctx.encoder_hours, ctx.horizon))
+        if len(inputs[0]) == 0:
+            return {}
+        total, count = torch.zeros(ctx.encoder_hours + ctx.horizon), 0
+        self.network.eval()
+        with torch.no_grad():
+            for i in range(0, len(inputs[0]), PREDICT_BATCH):
+                attn = self.network(*(t[i:i + PREDICT_BATCH] for t in inputs))["attention"]
+                total += attn.sum(dim=(0, 1))
+                count += attn.shape[0] * attn.shape[1]
+        weights = (total / max(count, 1)).numpy()
+        return {"hours": positions, "weights": [round(float(w), 5) for w in weights]}
+

@@ -1,9 +1,12 @@
-"""Offline training: `python -m models.train --city nyc [--models lstm,tft,gnn] [--days 90]`.
+"""Offline training: `python -m models.train --city nyc [--models lstm,tft,gnn,gbm] [--days 90]`.
 
-Reads the hourly history (pipeline/history.py), fits the scaler on the training hours, trains
-each model on CPU with a fixed seed, calibrates on the validation week, backtests on the
-held-out weeks, saves a versioned artifact and replaces the model's `model_registry` document.
-The only place that trains; the sidecar's precompute only loads what this wrote.
+Reads the grid history (the city's EIA subregion and its siblings, pipeline/history.py), the
+city's temperature and the weather forecasts as issued (pipeline/forecasts.py); fits the
+scaler on the training hours, trains each model on CPU with a fixed seed (early stopping on
+the validation week), calibrates its intervals on the calibration week, backtests day-ahead
+on the held-out weeks (models/backtest.py), saves a versioned artifact and replaces the
+model's `model_registry` document. The only place that trains; the sidecar's precompute only
+loads what this wrote.
 """
 
 from __future__ import annotations
@@ -24,22 +27,33 @@ from tqdm import tqdm
 from core.catalog import City, get_city
 from core.city_store import load_added_cities
 from core.clock import floor_hour
-from core.geo import zone_adjacency
+from core.geo import point_adjacency
 from core.settings import Settings, get_settings
 from core.storage import get_db
+from core.subregions import series_ids, series_names, series_points
 from core.vocabulary import MODEL_NAMES
-from models.backtest import Split, backtest, origins_between, split_hours
+from models.backtest import (
+    Split,
+    backtest,
+    calibration_windows,
+    day_ahead_schedule,
+    sampled_windows,
+    split_hours,
+)
 from models.base import Forecaster, ModelContext, Progress
 from models.exceptions import InsufficientHistoryError
 from models.features import (
     DEMAND,
+    FEATURE_VERSION,
     HORIZON,
+    SERIES_COLUMN,
     WEEK_HOURS,
     Panel,
     Scaler,
     build_panel,
     feature_cube,
     make_windows,
+    model_frame,
     zone_statics,
 )
 from models.registry import (
@@ -52,14 +66,17 @@ from models.registry import (
     registry_document,
     save,
 )
-from pipeline.history import load_hourly_frame
+from pipeline.forecasts import load_forecast_matrix
+from pipeline.history import load_grid_frame, load_hourly_frame
 
 log = logging.getLogger(__name__)
 
 TEST_HOURS = 2 * WEEK_HOURS
-VAL_HOURS = WEEK_HOURS
-EVAL_STRIDE = 6  # a rolling origin every 6 h through validation and test weeks
-MIN_ZONE_COVERAGE = 0.5  # zones with less demand history than this are left out
+VAL_HOURS = WEEK_HOURS  # early stopping
+CALIB_HOURS = WEEK_HOURS  # interval calibration: hours early stopping never saw
+EVAL_STRIDE = 3  # a validation window every 3 h
+MIN_ZONE_COVERAGE = 0.5  # series with less demand history than this are left out
+Forecasts = tuple[pd.DatetimeIndex, np.ndarray]
 
 
 @dataclass
@@ -69,16 +86,19 @@ class TrainedModel:
     backtest: dict[str, Any]
     train_seconds: float
     window: dict[str, datetime]
+    graph: dict[str, Any] | None = None  # the series graph of a graph model (registry `graph`)
 
 
 def usable_zones(frame: pd.DataFrame, city: City) -> list[str]:
-    """Catalog zones (in catalog order) with enough demand history to learn from."""
+    """The city's series (own first) with enough demand history to learn from; the city's
+    own series must be one of them."""
     if frame.empty:
         return []
-    counts = frame.dropna(subset=[DEMAND]).groupby("zone_id").size()
+    counts = frame.dropna(subset=[DEMAND]).groupby(SERIES_COLUMN).size()
     hours = frame["ts"].nunique()
-    return [z.zone_id for z in city.zones
-            if hours and counts.get(z.zone_id, 0) / hours >= MIN_ZONE_COVERAGE]
+    usable = [s for s in series_ids(city)
+              if hours and counts.get(s, 0) / hours >= MIN_ZONE_COVERAGE]
+    return usable if usable and usable[0] == series_ids(city)[0] else []
 
 
 def zone_sample(n_origins: int, n_zones: int, per_origin: int | None, seed: int
@@ -106,16 +126,23 @@ def choose_split(n_hours: int, test_hours: int, val_hours: int, city_id: str) ->
         return split_hours(n_hours, WEEK_HOURS, val_hours, city_id)
 
 
-def model_context(city: City, zone_ids: list[str], scaler: Scaler, encoder_hours: int,
+def model_context(city: City, series: list[str], scaler: Scaler, encoder_hours: int,
                   neighbours: int | None) -> ModelContext:
-    zones = [city.zone(z) for z in zone_ids]
-    statics = zone_statics([z.lat for z in zones], [z.lon for z in zones])
-    edges: list[tuple[str, str, float]] = []
-    if neighbours:
-        keep = set(zone_ids)
-        edges = [e for e in zone_adjacency(city, neighbours) if e[0] in keep and e[1] in keep]
-    return ModelContext(city.city_id, tuple(zone_ids), city.timezone, scaler, statics,
-                        encoder_hours, HORIZON, edges)
+    points = {code: (lat, lon) for code, lat, lon in series_points(city)}
+    lats, lons = [points[s][0] for s in series], [points[s][1] for s in series]
+    edges = point_adjacency(series, lats, lons, neighbours) if neighbours else []
+    return ModelContext(city.city_id, tuple(series), city.timezone, scaler,
+                        zone_statics(lats, lons), encoder_hours, HORIZON, edges)
+
+
+def series_graph(city: City, context: ModelContext) -> dict[str, Any]:
+    """The GNN's graph as the Models page draws it: subregions and their links."""
+    names = series_names(city)
+    points = {code: (lat, lon) for code, lat, lon in series_points(city)}
+    nodes = [{"id": code, "name": names.get(code, code), "lat": points[code][0],
+              "lon": points[code][1], "own": i == 0}
+             for i, code in enumerate(context.zone_ids)]
+    return {"nodes": nodes, "edges": [[s, d, round(km, 1)] for s, d, km in context.edges]}
 
 
 def _progress_bar(label: str, epochs: int, show: bool) -> tuple[Progress, Callable[[], None]]:
@@ -129,43 +156,48 @@ def _progress_bar(label: str, epochs: int, show: bool) -> tuple[Progress, Callab
 
 
 def train_models(frame: pd.DataFrame, city: City, model_names: Sequence[str], *,
-                 seed: int = 0, test_hours: int = TEST_HOURS, val_hours: int = VAL_HOURS,
+                 forecast: Forecasts | None = None, seed: int = 0,
+                 test_hours: int = TEST_HOURS, val_hours: int = VAL_HOURS,
                  params: dict[str, dict[str, Any]] | None = None,
                  show_progress: bool = True) -> list[TrainedModel]:
-    """Pure of IO apart from the progress bar: history frame -> trained, backtested models."""
-    zone_ids = usable_zones(frame, city)
-    if not zone_ids:
+    """Pure of IO apart from the progress bar: model frame (features.model_frame) and the
+    issued weather forecasts -> trained, calibrated, backtested models."""
+    series = usable_zones(frame, city)
+    if not series:
         raise InsufficientHistoryError(city.city_id, 0, WEEK_HOURS * 3)
     start = floor_hour(frame["ts"].min())
     end = floor_hour(frame["ts"].max()) + pd.Timedelta(hours=1)
-    panel = build_panel(frame, zone_ids, start, end, city.timezone)
+    panel = build_panel(frame, series, start, end, city.timezone, forecast)
     split = choose_split(panel.n_hours, test_hours, val_hours, city.city_id)
     scaler = Scaler.fit(panel, split.train_end)
     cube = feature_cube(panel, scaler)
     times = panel.times()
     window = {"start": times[0].to_pydatetime(), "end": times[split.train_end].to_pydatetime(),
               "validation_end": times[split.val_end].to_pydatetime(),
+              "calibration_end": times[split.calib_end].to_pydatetime(),
               "test_end": end.to_pydatetime()}
     trained = []
     for name in model_names:
-        trained.append(_train_one(name, panel, cube, split, city, zone_ids, scaler, seed,
+        trained.append(_train_one(name, panel, cube, split, city, series, scaler, seed,
                                   (params or {}).get(name, {}), window, show_progress))
     return trained
 
 
 def _train_one(name: str, panel: Panel, cube: Any, split: Split, city: City,
-               zone_ids: list[str], scaler: Scaler, seed: int, overrides: dict[str, Any],
+               series: list[str], scaler: Scaler, seed: int, overrides: dict[str, Any],
                window: dict[str, datetime], show_progress: bool) -> TrainedModel:
     cls = forecaster_class(name)
     params = {**cls.default_params, **overrides, "seed": seed}
     encoder = int(params.get("encoder_hours", WEEK_HOURS))
-    context = model_context(city, zone_ids, scaler, encoder, params.get("neighbours"))
+    context = model_context(city, series, scaler, encoder, params.get("neighbours"))
     forecaster = cls(context, params)
-    train_origins = origins_between(0, split.train_end, int(params.get("origin_stride", 1)))
-    zones = zone_sample(len(train_origins), len(zone_ids), params.get("zones_per_origin"), seed)
-    train = make_windows(cube, train_origins, encoder, zone_index=zones)
-    val = make_windows(cube, origins_between(split.train_end, split.val_end, EVAL_STRIDE),
-                       encoder)
+    issues, gaps = sampled_windows(0, split.train_end, int(params.get("origin_stride", 1)), seed)
+    zones = zone_sample(len(issues), len(series), params.get("zones_per_origin"), seed)
+    train = make_windows(cube, issues, encoder, zone_index=zones, gaps=gaps)
+    v_issues, v_gaps = sampled_windows(split.train_end, split.val_end, EVAL_STRIDE, seed + 1)
+    val = make_windows(cube, v_issues, encoder, gaps=v_gaps)
+    c_issues, c_gaps = calibration_windows(split.val_end, split.calib_end)
+    calibration = make_windows(cube, c_issues, encoder, gaps=c_gaps)
     progress, close = _progress_bar(f"{city.city_id} {name}", int(params["epochs"]),
                                     show_progress)
     started = time.perf_counter()
@@ -173,14 +205,17 @@ def _train_one(name: str, panel: Panel, cube: Any, split: Split, city: City,
         losses = forecaster.fit(train, val, seed, progress)
     finally:
         close()
-    forecaster.calibrate(val)
+    forecaster.calibrate(calibration)
     seconds = time.perf_counter() - started
-    metrics, details = backtest(forecaster, panel, cube,
-                                origins_between(split.val_end, split.n_hours, EVAL_STRIDE))
+    t_issues, t_gaps = day_ahead_schedule(panel.times(), city.timezone, split.calib_end,
+                                          split.n_hours)
+    metrics, details = backtest(forecaster, panel, cube, t_issues, t_gaps)
     details["val_losses"] = [round(v, 5) for v in losses]
-    details["test_hours"] = split.n_hours - split.val_end
+    details["test_hours"] = split.n_hours - split.calib_end
     details["train_windows"] = int(len(train.origins) * train.n_zones)
-    return TrainedModel(forecaster, metrics, details, seconds, window)
+    details["calibration_windows"] = int(len(calibration.origins) * calibration.n_zones)
+    graph = series_graph(city, context) if context.edges else None
+    return TrainedModel(forecaster, metrics, details, seconds, window, graph)
 
 
 def save_and_register(db: Any, artifacts_root: str, trained: TrainedModel,
@@ -193,9 +228,14 @@ def save_and_register(db: Any, artifacts_root: str, trained: TrainedModel,
                                    "training_window": trained.window,
                                    "metrics": trained.metrics})
     extra: dict[str, Any] = {"train_seconds": round(trained.train_seconds, 2),
-                             "backtest": trained.backtest, "zone_count": f.context.n_zones}
-    if "variable_importances" in f.extras:
-        extra["variable_importances"] = f.extras["variable_importances"]
+                             "backtest": trained.backtest, "series": list(f.context.zone_ids),
+                             "series_count": f.context.n_zones}
+    for key in ("variable_importances", "attention"):
+        if key in f.extras:
+            extra[key] = f.extras[key]
+    if trained.graph:
+        extra["graph"] = trained.graph
+    extra["feature_version"] = FEATURE_VERSION
     doc = registry_document(model=f.name, city_id=f.context.city_id, version=version,
                             trained_at=trained_at, training_window=trained.window,
                             params=dict(f.params), artifact_path=str(directory),
@@ -206,6 +246,15 @@ def save_and_register(db: Any, artifacts_root: str, trained: TrainedModel,
     return doc
 
 
+def load_training_data(db: Any, city: City, start: datetime, end: datetime
+                       ) -> tuple[pd.DataFrame, Forecasts]:
+    """IO: the model frame and the issued weather forecasts of a city over [start, end)."""
+
+    frame = model_frame(load_grid_frame(db, city.city_id, start, end),
+                        load_hourly_frame(db, city.city_id, start, end))
+    return frame, load_forecast_matrix(db, city.city_id, start, end)
+
+
 def train_city(db: Any, settings: Settings, city_id: str, model_names: Sequence[str],
                days: int = 90, now: datetime | None = None, seed: int = 0,
                show_progress: bool = True,
@@ -214,12 +263,12 @@ def train_city(db: Any, settings: Settings, city_id: str, model_names: Sequence[
     load_added_cities(db)  # a city added by name exists only in MongoDB
     city = get_city(city_id)
     end = floor_hour(now or datetime.now(UTC)).to_pydatetime()
-    frame = load_hourly_frame(db, city_id, end - timedelta(days=days), end)
+    frame, forecast = load_training_data(db, city, end - timedelta(days=days), end)
     if frame.empty:
         raise InsufficientHistoryError(city_id, 0, (days or 1) * 24)
     trained_at = datetime.now(UTC)
     docs = []
-    for trained in train_models(frame, city, model_names, seed=seed,
+    for trained in train_models(frame, city, model_names, forecast=forecast, seed=seed,
                                 show_progress=show_progress, params=params):
         docs.append(save_and_register(db, settings.citylive_artifacts_dir, trained, trained_at))
     return docs
@@ -227,7 +276,8 @@ def train_city(db: Any, settings: Settings, city_id: str, model_names: Sequence[
 
 def untrained_models(db: Any, settings: Settings, city_id: str,
                      model_names: Sequence[str] = MODEL_NAMES) -> list[str]:
-    """Models of a city that precompute could not load: no registered artifact on disk.
+    """Models of a city that precompute could not use: no registered artifact on disk, or one
+    trained on another input layout (FEATURE_VERSION).
 
     For start-up (`make run`): train only what is missing, never on every start.
     """
@@ -236,7 +286,8 @@ def untrained_models(db: Any, settings: Settings, city_id: str,
     for name in model_names:
         doc = registered(db, city_id, name)
         if doc is not None:
-            present = artifact_dir(root, city_id, name, str(doc["version"])).is_dir()
+            present = (artifact_dir(root, city_id, name, str(doc["version"])).is_dir()
+                       and doc.get("feature_version") == FEATURE_VERSION)
         else:
             present = latest_version_dir(root, city_id, name) is not None
         if not present:
@@ -274,8 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for doc in docs:
         m = doc["metrics"]
-        print(f"{doc['city_id']} {doc['model']} v{doc['version']}: MAPE {m['mape']} "
-              f"(seasonal naive {m['baseline_mape']}, EIA DF {m['eia_df_mape']}), "
+        print(f"{doc['city_id']} {doc['model']} v{doc['version']}: day-ahead MAPE {m['mape']}% "
+              f"(seasonal naive {m['baseline_mape']}%, 24 h naive {m['naive24_mape']}%; "
+              f"on EIA DF hours {m['mape_same_points']}% vs EIA DF {m['eia_df_mape']}%), "
               f"RMSE {m['rmse']} MW, p10-p90 coverage {m['coverage_p10_p90']}%, "
               f"trained in {doc['train_seconds']} s -> {doc['artifact_path']}")
     return 0
