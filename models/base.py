@@ -132,13 +132,16 @@ class Forecaster(ABC):
         never the windows early stopping chose the epoch on)."""
         scaled = self.predict_scaled(val).astype(np.float64)
         target = val.target.astype(np.float64)
-        leads = np.broadcast_to(val.leads(target.shape[-1])[:, None, :], target.shape)
+        horizon = target.shape[-1]
+        leads = np.broadcast_to(val.leads(horizon)[:, None, :], target.shape)
+        hours = np.asarray(val.origins)[:, None] + np.arange(horizon)[None, :]
+        days = np.broadcast_to((hours // 24)[:, None, :], target.shape)
         if self.native_quantiles:
-            self.calibration = conformal_widening(scaled, target, leads)
+            self.calibration = conformal_widening(scaled, target, leads, days)
             return
         actual = self.context.scaler.unscale_demand(target, val.level)
         p50 = self.context.scaler.unscale_demand(scaled[..., 0], val.level)
-        self.calibration = residual_quantiles(actual, p50, leads)
+        self.calibration = residual_quantiles(actual, p50, leads, days)
 
 
 def interval_kind(forecaster: Forecaster) -> str:
@@ -149,38 +152,52 @@ def interval_kind(forecaster: Forecaster) -> str:
 
 
 def residual_quantiles(actual: np.ndarray, p50: np.ndarray, leads: np.ndarray,
-                       levels: tuple[float, float] = (0.1, 0.9),
+                       days: np.ndarray, level: float = 0.8,
                        n_leads: int = FORECAST_LEADS) -> np.ndarray:
-    """[n_leads, 2] per-lead quantiles of actual/p50 - 1 over [N, Z, H] arrays.
+    """[n_leads, 2] per-lead (-q, +q): q the `level` quantile of |actual/p50 - 1| over
+    [N, Z, H] arrays (robust_quantile over the target days); a lead without data takes its
+    nearest neighbour's, none at all zeros.
 
-    A lead without data takes its nearest neighbour's; none at all gives zeros."""
+    Symmetric on purpose: a held-out week's errors lean one way (its weather regime), and a
+    one-sided fit would shift the band by that lean instead of sizing it."""
     with np.errstate(all="ignore"):
-        rel = actual / p50 - 1.0
+        rel = np.abs(actual / p50 - 1.0)
     rel = np.where(np.isfinite(rel) & (np.abs(p50) > 1e-6), rel, np.nan)
-    return _per_lead(leads, n_leads, lambda m: np.quantile(rel[m], levels)
-                     if np.isfinite(rel[m]).any() else None, rel)
+
+    def fit(mask: np.ndarray) -> np.ndarray:
+        q = robust_quantile(rel[mask], days[mask], level)
+        return np.array([-q, q])
+
+    return _per_lead(leads, n_leads, fit, rel)
 
 
 def conformal_widening(quantiles: np.ndarray, target: np.ndarray, leads: np.ndarray,
-                       n_leads: int = FORECAST_LEADS) -> np.ndarray:
-    """[n_leads, 2] split-conformal corrections of the p10 and p90 (CQR, one-sided, per lead).
+                       days: np.ndarray, n_leads: int = FORECAST_LEADS,
+                       level: float = 0.8) -> np.ndarray:
+    """[n_leads, 2] split-conformal correction of the p10-p90 band per lead (CQR).
 
-    Each side is shifted so that 10% of held-out actuals fall below p10 and 10% above p90;
-    a negative value narrows a too-wide band.
+    The score of a held-out point is how far it falls outside the band (negative inside);
+    both ends move by its `level` quantile (robust_quantile over the target days), so about
+    80 % of such points land inside. A negative value narrows a too-wide band. Symmetric,
+    like residual_quantiles.
     """
-    low = quantiles[..., 0] - target  # > 0: actual below p10
-    high = target - quantiles[..., 2]  # > 0: actual above p90
+    scores = np.maximum(quantiles[..., 0] - target, target - quantiles[..., 2])
 
-    def corrections(mask: np.ndarray) -> np.ndarray | None:
-        out = np.zeros(2)
-        for side, scores in enumerate((low[mask], high[mask])):
-            col = scores[np.isfinite(scores)]
-            if not col.size:
-                return None
-            out[side] = np.quantile(col, min(1.0, 0.9 * (1 + 1 / col.size)))
-        return out
+    def fit(mask: np.ndarray) -> np.ndarray:
+        e = robust_quantile(scores[mask], days[mask], level)
+        return np.array([e, e])
 
-    return _per_lead(leads, n_leads, corrections, target)
+    return _per_lead(leads, n_leads, fit, scores)
+
+
+def robust_quantile(scores: np.ndarray, days: np.ndarray, level: float) -> float:
+    """The median over target days of each day's `level` quantile of `scores`.
+
+    Errors come in days (a storm, a grid-stress event, a heat wave the models never saw):
+    one such day in a calibration week would otherwise set the band of every week after it.
+    """
+    per_day = [np.quantile(scores[days == d], level) for d in np.unique(days)]
+    return float(np.median(per_day))
 
 
 def _per_lead(leads: np.ndarray, n_leads: int, fit: Callable[[np.ndarray], Any],

@@ -16,7 +16,8 @@ the 7 days before the issue (`level`), so series of any size and a season's drif
 - past   [N, K, L, len(PAST_FEATURES)]   demand, temperature, calendar of the hours [i - L, i);
 - future [N, K, H, len(FUTURE_FEATURES)] inputs known at issue time for each target hour:
   calendar, the issued temperature forecast and its heating/cooling degrees, the lead time,
-  the demand of the same hour on the latest known day and one week before;
+  the actual temperature and the demand of the same hour on the latest known day and one
+  week before (so a model can relate the lagged demand to the weather it came with);
 - target [N, K, H]                        scaled demand, NaN where no actual exists.
 """
 
@@ -53,7 +54,8 @@ SERIES_COLUMN = "series"
 CALENDAR_FEATURES = ("hour_sin", "hour_cos", "dow_sin", "dow_cos", "weekend", "holiday")
 PAST_FEATURES = ("demand", "temperature", *CALENDAR_FEATURES)
 FUTURE_FEATURES = (*CALENDAR_FEATURES, "temperature_forecast", "heating_degrees",
-                   "cooling_degrees", "lead", "demand_lag_day", "demand_lag_week")
+                   "cooling_degrees", "lead", "temperature_lag_day", "temperature_lag_week",
+                   "demand_lag_day", "demand_lag_week")
 STATIC_FEATURES = ("series", "lat", "lon")
 
 
@@ -390,7 +392,11 @@ def make_windows(cube: FeatureCube, issues: np.ndarray | list[int], encoder_hour
     temp = scale.scale_covariate(TEMPERATURE, temp_c)
     heating = np.maximum(BALANCE_C - temp_c, 0.0) / DEGREE_SCALE_C
     cooling = np.maximum(temp_c - BALANCE_C, 0.0) / DEGREE_SCALE_C
-    per_window = np.stack([temp, heating, cooling, leads / DAY_HOURS], axis=-1)  # [N, H, 4]
+    past_temp = np.vstack([cube.covariates[..., 0], np.full((FORECAST_LEADS, zones), 0.0)])
+    temp_day = past_temp[fut_idx - known_lag(leads), 0]  # the city's: same for every series
+    temp_week = past_temp[fut_idx - WEEK_HOURS, 0]
+    per_window = np.stack([temp, heating, cooling, leads / DAY_HOURS, temp_day, temp_week],
+                          axis=-1)  # [N, H, 6]
     per_window = np.broadcast_to(per_window[:, None], (n, k, horizon, per_window.shape[-1]))
     lags = np.stack([demand_at(fut_idx - known_lag(leads), padded_demand),
                      demand_at(fut_idx - WEEK_HOURS, padded_demand)], axis=-1)

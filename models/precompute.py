@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
@@ -123,7 +123,9 @@ def day_ahead_issue(now: datetime, timezone: str) -> tuple[datetime, int]:
     day = local.date() if local.hour >= DAY_AHEAD_ISSUE_HOUR else local.date() - timedelta(days=1)
     issued = datetime.combine(day, clock_time(DAY_AHEAD_ISSUE_HOUR), tz)
     target = datetime.combine(day + timedelta(days=1), clock_time(0), tz)
-    gap = int((target - issued).total_seconds() // 3600)
+    # in UTC: a difference of two datetimes with the same tzinfo is wall-clock time, which
+    # misses a DST change between 10:00 and midnight (a 13 or 15 h gap)
+    gap = int((target.astimezone(UTC) - issued.astimezone(UTC)).total_seconds() // 3600)
     return floor_hour(issued).to_pydatetime(), min(gap, MAX_GAP)
 
 

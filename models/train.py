@@ -73,8 +73,9 @@ log = logging.getLogger(__name__)
 
 TEST_HOURS = 2 * WEEK_HOURS
 VAL_HOURS = WEEK_HOURS  # early stopping
-CALIB_HOURS = WEEK_HOURS  # interval calibration: hours early stopping never saw
+CALIB_HOURS = 2 * WEEK_HOURS  # interval calibration: hours early stopping never saw
 EVAL_STRIDE = 3  # a validation window every 3 h
+DAY = 24
 MIN_ZONE_COVERAGE = 0.5  # series with less demand history than this are left out
 Forecasts = tuple[pd.DatetimeIndex, np.ndarray]
 
@@ -114,16 +115,25 @@ def zone_sample(n_origins: int, n_zones: int, per_origin: int | None, seed: int
     return np.sort(np.argsort(rng.random((n_origins, n_zones)), axis=1)[:, :per_origin], axis=1)
 
 
-def choose_split(n_hours: int, test_hours: int, val_hours: int, city_id: str) -> Split:
-    """Hold out `test_hours`; with too little history, fall back to one held-out week."""
-    try:
-        return split_hours(n_hours, test_hours, val_hours, city_id)
-    except InsufficientHistoryError:
-        if test_hours <= WEEK_HOURS:
-            raise
-        log.warning("%s: %d h of history; backtesting on one held-out week, not %d h",
-                    city_id, n_hours, test_hours)
-        return split_hours(n_hours, WEEK_HOURS, val_hours, city_id)
+def choose_split(n_hours: int, test_hours: int, val_hours: int, city_id: str,
+                 calib_hours: int = CALIB_HOURS) -> Split:
+    """Hold out `test_hours` (after `val_hours` for early stopping and `calib_hours` for the
+    intervals); with too little history, fall back to one week each, then to three days each
+    (a city added days ago, the tests)."""
+    tried = [(test_hours, val_hours, calib_hours), (WEEK_HOURS,) * 3, (3 * DAY,) * 3]
+    for test, val, calib in tried:
+        if (test, val, calib) != tried[0] and (test > test_hours or calib > calib_hours):
+            continue
+        try:
+            split = split_hours(n_hours, test, val, city_id, calib)
+        except InsufficientHistoryError:
+            continue
+        if (test, val, calib) != tried[0]:
+            log.warning("%s: %d h of history; holding out %d h for validation, %d h for "
+                        "calibration and %d h for the backtest", city_id, n_hours, val, calib,
+                        test)
+        return split
+    return split_hours(n_hours, *tried[-1][:2], city_id, tried[-1][2])  # raises, with numbers
 
 
 def model_context(city: City, series: list[str], scaler: Scaler, encoder_hours: int,
@@ -142,7 +152,9 @@ def series_graph(city: City, context: ModelContext) -> dict[str, Any]:
     nodes = [{"id": code, "name": names.get(code, code), "lat": points[code][0],
               "lon": points[code][1], "own": i == 0}
              for i, code in enumerate(context.zone_ids)]
-    return {"nodes": nodes, "edges": [[s, d, round(km, 1)] for s, d, km in context.edges]}
+    # edges as {source, target, km}: FerretDB stores no nested arrays (architecture.md §8)
+    return {"nodes": nodes, "edges": [{"source": s, "target": d, "km": round(km, 1)}
+                                      for s, d, km in context.edges]}
 
 
 def _progress_bar(label: str, epochs: int, show: bool) -> tuple[Progress, Callable[[], None]]:
@@ -158,6 +170,7 @@ def _progress_bar(label: str, epochs: int, show: bool) -> tuple[Progress, Callab
 def train_models(frame: pd.DataFrame, city: City, model_names: Sequence[str], *,
                  forecast: Forecasts | None = None, seed: int = 0,
                  test_hours: int = TEST_HOURS, val_hours: int = VAL_HOURS,
+                 calib_hours: int | None = None,
                  params: dict[str, dict[str, Any]] | None = None,
                  show_progress: bool = True) -> list[TrainedModel]:
     """Pure of IO apart from the progress bar: model frame (features.model_frame) and the
@@ -168,7 +181,8 @@ def train_models(frame: pd.DataFrame, city: City, model_names: Sequence[str], *,
     start = floor_hour(frame["ts"].min())
     end = floor_hour(frame["ts"].max()) + pd.Timedelta(hours=1)
     panel = build_panel(frame, series, start, end, city.timezone, forecast)
-    split = choose_split(panel.n_hours, test_hours, val_hours, city.city_id)
+    split = choose_split(panel.n_hours, test_hours, val_hours, city.city_id,
+                         CALIB_HOURS if calib_hours is None else calib_hours)
     scaler = Scaler.fit(panel, split.train_end)
     cube = feature_cube(panel, scaler)
     times = panel.times()

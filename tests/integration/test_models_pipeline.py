@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from core.catalog import get_city
-from core.vocabulary import C
+from core.vocabulary import MODEL_NAMES, C
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = ("lstm", "tft", "gnn")
+MODELS = MODEL_NAMES
+CONTRACT = {"mape", "rmse", "coverage_p10_p90", "baseline_mape", "eia_df_mape",
+            "mape_same_points"}
 
 
 def run(module: str, *args: str, settings) -> subprocess.CompletedProcess:
@@ -48,20 +50,30 @@ def test_train_register_precompute_every_zone(test_env, db):
         assert reg is not None, model
         assert reg["model"] == model and reg["city_id"] == "nyc" and reg["checksum"]
         assert Path(reg["artifact_path"]).exists()
-        assert {"mape", "rmse", "coverage_p10_p90", "baseline_mape"} <= set(reg["metrics"])
+        assert set(reg["metrics"]) >= CONTRACT, reg["metrics"]
+        assert all(reg["metrics"][k] is not None for k in CONTRACT), (model, reg["metrics"])
+        assert reg["series"][0] == "ZONJ" and len(reg["series"]) == 11  # NYIS's subregions
+        assert reg["backtest"]["predictions"]["p50"], model
+    assert db[C.MODEL_REGISTRY].find_one({"_id": "nyc|gnn"})["graph"]["edges"]
+    assert db[C.MODEL_REGISTRY].find_one({"_id": "nyc|tft"})["variable_importances"]["decoder"]
 
     summary = precompute_city(db, test_env, city, datetime.now(UTC))
     assert summary["ok"], summary["messages"]
     for model in MODELS:
+        version = db[C.MODEL_REGISTRY].find_one({"_id": f"nyc|{model}"})["version"]
+        city_doc = db[C.MODEL_OUTPUTS].find_one({"_id": f"nyc|{model}|city|latest"})
+        day_ahead = db[C.MODEL_OUTPUTS].find_one({"_id": f"nyc|{model}|city|day-ahead|latest"})
+        assert city_doc["series"] == "ZONJ" and day_ahead["kind"] == "day-ahead"
+        assert len(day_ahead["p50"]) == 24 and day_ahead["gap_hours"] in (13, 14, 15)
         for zone in city.zones:
             doc = db[C.MODEL_OUTPUTS].find_one({"_id": f"nyc|{model}|{zone.zone_id}|latest"})
             assert doc is not None, (model, zone.zone_id)
             assert doc["horizon_hours"] == 24 and len(doc["hours"]) == 24
+            assert doc["estimate"] is True and doc["share"] == zone.weight
             assert len(doc["p10"]) == len(doc["p50"]) == len(doc["p90"]) == 24
             assert all(lo <= mid <= hi for lo, mid, hi in zip(doc["p10"], doc["p50"], doc["p90"],
                                                                strict=True))
-            assert doc["model_version"] == db[C.MODEL_REGISTRY].find_one(
-                {"_id": f"nyc|{model}"})["version"]
+            assert doc["model_version"] == version
 
     # the same forecasts through the dedicated inference service (KServe v2 on MLServer)
     service_forecasts_match_in_process(test_env, db, city)
@@ -78,18 +90,19 @@ def service_forecasts_match_in_process(settings, db, city) -> None:
     from core.clock import floor_hour
     from models.base import interval_kind
     from models.precompute import (
-        forecast_zones,
+        forecast_series,
         load_forecaster,
+        load_inputs,
         precompute_city,
         remote_forecaster,
     )
     from models.registry import registered
     from pipeline.cycle import Services, precompute_city_job
-    from pipeline.history import load_hourly_frame
 
     now = datetime.now(UTC)
     origin = floor_hour(now).to_pydatetime()
-    frame = load_hourly_frame(db, city.city_id, origin - timedelta(hours=168), origin)
+    frame, forecast = load_inputs(db, city.city_id, origin - timedelta(hours=168),
+                                  origin + timedelta(hours=1))
     log_path = Path(settings.citylive_artifacts_dir) / "inference.log"
     with InferenceService(settings.citylive_artifacts_dir, log_path) as service, \
             httpx.Client(timeout=60) as http:
@@ -98,10 +111,10 @@ def service_forecasts_match_in_process(settings, db, city) -> None:
             reg = registered(db, city.city_id, model)
             local_f, _ = load_forecaster(settings.citylive_artifacts_dir, city.city_id, model, reg)
             remote_f, version = remote_forecaster(http, remote, city.city_id, model, reg)
-            zones_l, pred_l, _ = forecast_zones(local_f, frame, origin)
-            zones_r, pred_r, _ = forecast_zones(remote_f, frame, origin)
-            assert version == reg["version"] and zones_l == zones_r
-            assert pred_l.shape == pred_r.shape == (len(zones_l), 24, 3)
+            pred_l = forecast_series(local_f, frame, forecast, origin)
+            pred_r = forecast_series(remote_f, frame, forecast, origin)
+            assert version == reg["version"]
+            assert pred_l.shape == pred_r.shape == (24, 3)
             assert np.abs(pred_l - pred_r).max() <= 1e-5, model
             assert remote_f.interval == interval_kind(local_f)
         # a second batch reuses the loaded artifacts: each loaded once
