@@ -115,6 +115,7 @@ class GBMForecaster(Forecaster):
         "n_estimators": 400, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
         "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
         "early_stopping_rounds": 50, "n_jobs": 2, "epochs": 1, "seed": 0,
+        "linear_tree": True, "linear_lambda": 1.0,
     }
 
     def build(self) -> QuantileBoosters:
@@ -129,7 +130,11 @@ class GBMForecaster(Forecaster):
                 "bagging_freq": int(p["subsample_freq"]),
                 "feature_fraction": float(p["colsample_bytree"]),
                 "seed": int(seed), "deterministic": True, "force_row_wise": True,
-                "num_threads": int(p["n_jobs"]), "verbosity": -1}
+                "num_threads": int(p["n_jobs"]), "verbosity": -1,
+                # linear leaves: load keeps rising past the coldest or hottest hour it trained
+                # on, which constant leaves cannot say (a first cold spell after a summer)
+                "linear_tree": bool(p.get("linear_tree", True)),
+                "linear_lambda": float(p.get("linear_lambda", 1.0))}
 
     def _samples(self, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
         """(features, target) of the samples whose target is known."""

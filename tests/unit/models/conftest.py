@@ -1,9 +1,10 @@
-"""Fixtures for the model tests: synthetic hourly history, a small city, an in-memory db, and
+"""Fixtures for the model tests: a synthetic grid history, a small city, an in-memory db, and
 tiny trained artifacts (trained once per session, a few seconds on CPU).
 
-The synthetic series is deterministic for a seed: per-zone diurnal shape x weekend dip plus a
-heating response to a slow weather wave plus AR(1) noise, shaped like pipeline/history.py
-FRAME_COLUMNS so every path (panel, windows, precompute) sees what load_hourly_frame returns.
+The synthetic history is deterministic for a seed: per-series diurnal shape x weekend dip
+plus a heating response to a slow weather wave plus AR(1) noise, with the parent BA's demand
+and a DF, shaped like models.features.model_frame; `synthetic_forecasts` issues temperature
+forecasts for every hour whose error grows with the lead time, like pipeline/forecasts.py.
 """
 
 from __future__ import annotations
@@ -20,67 +21,85 @@ import pytest
 import models.frameworks  # noqa: F401  (torch -> torch_geometric -> tensorflow, in that order)
 from core.catalog import Bounds, City, Zone
 from core.vocabulary import C
-from pipeline.history import FRAME_COLUMNS, frame_to_city_days
+from models.features import FORECAST_LEADS, SERIES_COLUMN
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
+SERIES = ("PGAE", "SCE", "SDGE", "VEA")  # CISO's subregions: the test city sits in PGAE
 TINY_PARAMS = {
     "lstm": {"units": 8, "epochs": 6, "batch_size": 64, "encoder_hours": 48, "origin_stride": 3},
     "tft": {"hidden": 8, "heads": 2, "epochs": 6, "batch_size": 64, "encoder_hours": 24,
             "origin_stride": 3},
     "gnn": {"hidden": 8, "epochs": 10, "batch_size": 8, "encoder_hours": 24, "origin_stride": 2,
             "neighbours": 2},
+    "gbm": {"n_estimators": 120, "num_leaves": 15, "min_child_samples": 10, "origin_stride": 3},
 }
-TEST_HOURS, VAL_HOURS = 96, 72
+TEST_HOURS, VAL_HOURS = 168, 72
 
 
 def zone_ids(n: int) -> list[str]:
     return [f"z{i + 1:02d}" for i in range(n)]
 
 
+def _temperature(hours: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:
+    local_hour = ((hours.hour - 5) % 24).to_numpy()
+    # a 9-day weather wave: slow from one day to the next, far apart from week to week
+    wave = 8 * np.sin(2 * np.pi * np.arange(len(hours)) / (9 * 24) + rng.uniform(0, 6.3))
+    return 4 + 6 * np.sin(2 * np.pi * (local_hour - 9) / 24) + wave + rng.normal(
+        0, 0.5, len(hours))
+
+
 def synthetic_frame(zones: int = 4, days: int = 24, seed: int = 0, noise: float = 0.01,
-                    heating: float = 0.03,
-                    start: datetime = START, city_id: str = "testcity") -> pd.DataFrame:
-    """Hourly history of `zones` zones over `days` days (see the module docstring)."""
+                    heating: float = 0.03, start: datetime = START,
+                    series: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Hourly grid history of `zones` series over `days` days (see the module docstring)."""
     rng = np.random.default_rng(seed)
+    codes = series or (SERIES + tuple(f"S{i}" for i in range(len(SERIES), zones)))[:zones]
     hours = pd.date_range(start, periods=days * 24, freq="h")
     local_hour = ((hours.hour - 5) % 24).to_numpy()  # about US Eastern
     weekend = (hours.dayofweek.to_numpy() >= 5).astype(float)
-    # a 9-day weather wave: slow from one day to the next, far apart from week to week
-    wave = 8 * np.sin(2 * np.pi * np.arange(len(hours)) / (9 * 24) + rng.uniform(0, 6.3))
-    temperature = 4 + 6 * np.sin(2 * np.pi * (local_hour - 9) / 24) + wave + rng.normal(
-        0, 0.5, len(hours))
-    parts = []
-    for z, zone in enumerate(zone_ids(zones)):
+    temperature = _temperature(hours, rng)
+    parts, total = [], np.zeros(len(hours))
+    for z, code in enumerate(codes):
         peak = 14 + 3 * (z % 3)
         diurnal = (1 + 0.3 * np.exp(-0.5 * ((local_hour - peak) / 3.5) ** 2)
                    - 0.15 * np.exp(-0.5 * ((local_hour - 4) / 2.5) ** 2))
-        weekly = 1 - (0.12 + 0.04 * z / max(zones - 1, 1)) * weekend
-        heat = heating * np.clip(12 - temperature, 0, None)
+        weekly = 1 - (0.12 + 0.04 * z / max(len(codes) - 1, 1)) * weekend
+        heat = heating * (1 + 0.3 * z) * np.clip(12 - temperature, 0, None)
         ar = np.zeros(len(hours))
         for t in range(1, len(hours)):
             ar[t] = 0.7 * ar[t - 1] + rng.normal(0, noise)
         demand = 50.0 * (1 + z) * (diurnal * weekly + heat + ar)
-        parts.append(pd.DataFrame({
-            "city_id": city_id, "zone_id": zone, "ts": hours, "demand_mw": demand,
-            "demand_forecast_mw": demand * (1 + rng.normal(0, 0.05, len(hours))),
-            "temperature_c": temperature + rng.normal(0, 0.3, len(hours)),
-            "relative_humidity_pct": 60.0, "wind_speed_kmh": 10.0, "precipitation_mm": 0.0,
-            "us_aqi": 40 + 10 * np.sin(2 * np.pi * local_hour / 24) + rng.normal(0, 3, len(hours)),
-            "pm2_5": 8.0, "congestion": np.clip(0.3 + 0.3 * (diurnal - 1), 0, 1),
-            "speed_kmh": 30.0, "incident_count": rng.poisson(2, len(hours)).astype(float),
-            "risk_score": 0.1,
-        }))
-    frame = pd.concat(parts, ignore_index=True)[list(FRAME_COLUMNS)]
-    return frame.sort_values(["zone_id", "ts"]).reset_index(drop=True)
+        total += demand
+        parts.append(pd.DataFrame({SERIES_COLUMN: code, "ts": hours, "demand_mw": demand,
+                                   "temperature_c": temperature}))
+    frame = pd.concat(parts, ignore_index=True)
+    ba = np.tile(total * 1.02, len(codes))
+    frame["ba_demand_mw"] = ba
+    frame["ba_forecast_mw"] = ba * (1 + np.tile(rng.normal(0, 0.03, len(hours)), len(codes)))
+    return frame.sort_values([SERIES_COLUMN, "ts"]).reset_index(drop=True)
+
+
+def synthetic_forecasts(frame: pd.DataFrame, seed: int = 1
+                        ) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Issued forecasts of the frame's temperature for every hour: (issue times, [T, 48])."""
+    temp = frame.groupby("ts")["temperature_c"].mean()
+    times = pd.DatetimeIndex(temp.index)
+    values = temp.to_numpy()
+    rng = np.random.default_rng(seed)
+    lead = np.arange(FORECAST_LEADS)
+    idx = np.arange(len(values))[:, None] + lead[None, :]
+    actual = np.where(idx < len(values), values[np.clip(idx, 0, len(values) - 1)], np.nan)
+    error = rng.normal(0, 1, actual.shape) * (0.5 + 0.03 * lead)[None, :]
+    return times, actual + error
 
 
 def make_city(n: int, city_id: str = "testcity") -> City:
-    zones = [Zone(zone_id=z, city_id=city_id, name=f"Zone {z}", lat=40.70 + 0.01 * (i % 5),
-                  lon=-74.00 + 0.012 * (i // 5), weight=1 / n)
+    zones = [Zone(zone_id=z, city_id=city_id, name=f"Zone {z}", lat=37.70 + 0.01 * (i % 5),
+                  lon=-122.45 + 0.012 * (i // 5), weight=1 / n)
              for i, z in enumerate(zone_ids(n))]
     return City(city_id=city_id, name="Test City", timezone="America/New_York",
-                bounds=Bounds(min_lat=40.6, min_lon=-74.1, max_lat=40.9, max_lon=-73.8),
-                eia_respondent="NYIS", ba_share=0.3, zones=zones)
+                bounds=Bounds(min_lat=37.6, min_lon=-122.55, max_lat=37.9, max_lon=-122.3),
+                eia_respondent="CISO", eia_subba="PGAE", ba_share=0.3, zones=zones)
 
 
 class _Result:
@@ -97,6 +116,12 @@ class FakeCollection:
     def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
         doc = self.docs.get(query["_id"])
         return None if doc is None else dict(doc)
+
+    def find(self, query: dict[str, Any], projection: dict[str, Any] | None = None):
+        """Equality on `_id` only (the reads the models code makes); the projection is
+        ignored: every field comes back."""
+        doc = self.docs.get(query["_id"])
+        return iter([] if doc is None else [dict(doc)])
 
     def replace_one(self, query: dict[str, Any], doc: dict[str, Any], upsert: bool = False):
         if upsert or query["_id"] in self.docs:
@@ -124,17 +149,11 @@ class FakeDB:
         return self.collections.setdefault(name, FakeCollection())
 
 
-def fake_db_with_history(frame: pd.DataFrame) -> FakeDB:
-    db = FakeDB()
-    for doc in frame_to_city_days(frame):
-        db[C.CITY_DAY].docs[doc["_id"]] = doc
-    return db
-
-
 @dataclass
 class TrainedSet:
     city: City
     frame: pd.DataFrame
+    forecast: tuple[pd.DatetimeIndex, np.ndarray]
     root: Path
     trained: list[Any]  # models.train.TrainedModel
     docs: list[dict[str, Any]]
@@ -154,38 +173,55 @@ def tiny_frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def trained_set(tiny_city: City, tiny_frame: pd.DataFrame,
-                tmp_path_factory: pytest.TempPathFactory) -> TrainedSet:
-    """All three models trained tiny on the synthetic city, saved and registered once."""
-    from models.train import save_and_register, train_models
-
-    root = tmp_path_factory.mktemp("artifacts")
-    trained = train_models(tiny_frame, tiny_city, ["lstm", "tft", "gnn"], seed=0,
-                           test_hours=TEST_HOURS, val_hours=VAL_HOURS, params=TINY_PARAMS,
-                           show_progress=False)
-    db = fake_db_with_history(tiny_frame)
-    trained_at = datetime(2026, 2, 1, 12, tzinfo=UTC)
-    docs = [save_and_register(db, str(root), t, trained_at) for t in trained]
-    end = tiny_frame["ts"].max().to_pydatetime() + timedelta(hours=1)
-    return TrainedSet(tiny_city, tiny_frame, root, trained, docs, db, end)
+def tiny_forecast(tiny_frame: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    return synthetic_forecasts(tiny_frame)
 
 
 @pytest.fixture(scope="session")
-def retrain(tiny_city: City, tiny_frame: pd.DataFrame):
+def trained_set(tiny_city: City, tiny_frame: pd.DataFrame, tiny_forecast,
+                tmp_path_factory: pytest.TempPathFactory) -> TrainedSet:
+    """All four models trained tiny on the synthetic city, saved and registered once."""
+    from models.train import save_and_register, train_models
+
+    root = tmp_path_factory.mktemp("artifacts")
+    trained = train_models(tiny_frame, tiny_city, list(TINY_PARAMS), forecast=tiny_forecast,
+                           seed=0, test_hours=TEST_HOURS, val_hours=VAL_HOURS,
+                           params=TINY_PARAMS, show_progress=False)
+    db = FakeDB()
+    trained_at = datetime(2026, 2, 1, 12, tzinfo=UTC)
+    docs = [save_and_register(db, str(root), t, trained_at) for t in trained]
+    end = tiny_frame["ts"].max().to_pydatetime() + timedelta(hours=1)
+    return TrainedSet(tiny_city, tiny_frame, tiny_forecast, root, trained, docs, db, end)
+
+
+@pytest.fixture(scope="session")
+def retrain(tiny_city: City, tiny_frame: pd.DataFrame, tiny_forecast):
     """Train one model again with the tiny configuration (for determinism checks)."""
     from models.train import train_models
 
     def run(name: str, seed: int = 0) -> Any:
-        return train_models(tiny_frame, tiny_city, [name], seed=seed, test_hours=TEST_HOURS,
-                            val_hours=VAL_HOURS, params=TINY_PARAMS, show_progress=False)[0]
+        return train_models(tiny_frame, tiny_city, [name], forecast=tiny_forecast, seed=seed,
+                            test_hours=TEST_HOURS, val_hours=VAL_HOURS, params=TINY_PARAMS,
+                            show_progress=False)[0]
 
     return run
 
 
+def frame_loader(trained_set: TrainedSet):
+    """precompute's `load` seam: the synthetic frame and forecasts cut to [start, end)."""
+    def load(db: Any, city_id: str, start: datetime, end: datetime):
+        frame = trained_set.frame
+        part = frame[(frame["ts"] >= pd.Timestamp(start)) & (frame["ts"] < pd.Timestamp(end))]
+        times, matrix = trained_set.forecast
+        keep = (times >= pd.Timestamp(start)) & (times < pd.Timestamp(end))
+        return part.reset_index(drop=True), (times[keep], matrix[keep])
+    return load
+
+
 @pytest.fixture
 def service_db(trained_set: TrainedSet) -> FakeDB:
-    """A fresh in-memory db holding the history and the registry documents."""
-    db = fake_db_with_history(trained_set.frame)
+    """A fresh in-memory db holding the registry documents."""
+    db = FakeDB()
     for doc in trained_set.docs:
         db[C.MODEL_REGISTRY].docs[doc["_id"]] = dict(doc)
     return db
@@ -199,12 +235,3 @@ def fresh_cache():
     clear_cache()
     yield
     clear_cache()
-
-
-@pytest.fixture
-def registry_only_db(trained_set: TrainedSet) -> FakeDB:
-    """Registered models but no history at all."""
-    db = FakeDB()
-    for doc in trained_set.docs:
-        db[C.MODEL_REGISTRY].docs[doc["_id"]] = dict(doc)
-    return db
