@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from core.aqi import aqi_category
 from core.units import QUANTITIES, metric_label
@@ -34,6 +35,8 @@ BASEMAP_LAYER = {
 }
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 LEGEND_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}
+# under the x-axis title: for charts with a title, whose top the legend would cover
+LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0}
 
 
 def naive_local(values: Any, tz: Any) -> pd.DatetimeIndex:
@@ -189,9 +192,10 @@ def incidents_bar(breakdown: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def forecast_band(actuals: pd.DataFrame, forecast: pd.DataFrame, tz: Any, tz_name: str
-                  ) -> go.Figure:
-    """p10-p90 band, p50 line, and the recent actual demand of the zone."""
+def forecast_band(actuals: pd.DataFrame, forecast: pd.DataFrame, tz: Any, tz_name: str,
+                  *, estimate: bool = False) -> go.Figure:
+    """p10-p90 band, p50 line, the recent actual demand and, where the actuals frame has an
+    `eia_df_mw` column, EIA's day-ahead forecast (DF) for the same hours."""
     fig = go.Figure()
     if not forecast.empty:
         x = naive_local(forecast["time"], tz)
@@ -203,11 +207,88 @@ def forecast_band(actuals: pd.DataFrame, forecast: pd.DataFrame, tz: Any, tz_nam
         fig.add_trace(go.Scatter(x=x, y=forecast["p50"], mode="lines",
                                  line={"color": "#1565c0"}, name="forecast p50"))
     if not actuals.empty:
-        fig.add_trace(go.Scatter(x=naive_local(actuals["time"], tz), y=actuals["demand_mw"],
-                                 mode="lines+markers", marker={"size": 4},
-                                 line={"color": "#212121"}, name="actual"))
-    fig.update_layout(height=360, margin=MARGIN, yaxis_title="demand (MW)",
+        x = naive_local(actuals["time"], tz)
+        if "eia_df_mw" in actuals and actuals["eia_df_mw"].notna().any():
+            fig.add_trace(go.Scatter(x=x, y=actuals["eia_df_mw"], mode="lines",
+                                     line={"color": "#ef6c00", "dash": "dash"},
+                                     name="EIA DF (day-ahead)"))
+        fig.add_trace(go.Scatter(x=x, y=actuals["demand_mw"], mode="lines+markers",
+                                 marker={"size": 4}, line={"color": "#212121"},
+                                 name="actual (estimate)" if estimate else "actual"))
+    fig.update_layout(height=360, margin=MARGIN,
+                      yaxis_title="zone demand, estimate (MW)" if estimate else "demand (MW)",
                       xaxis_title=f"local time ({tz_name})", legend=LEGEND_TOP)
+    return fig
+
+
+PROFILE_COLOURS = {"Seasonal naive (168 h)": "#9e9e9e", "24 h naive": "#bdbdbd",
+                   "EIA DF": "#ef6c00"}
+
+
+def error_profile(profile: pd.DataFrame, x_title: str, title: str) -> go.Figure:
+    """MAPE per step (horizon or hour of day), one line per method; the model in blue."""
+    fig = go.Figure()
+    for method, part in profile.groupby("method", sort=False):
+        colour = PROFILE_COLOURS.get(str(method), "#1565c0")
+        fig.add_trace(go.Scatter(x=part["step"], y=part["mape"], mode="lines+markers",
+                                 marker={"size": 4}, name=str(method),
+                                 line={"color": colour,
+                                       "dash": "dot" if "naive" in str(method) else "solid"}))
+    fig.update_layout(height=380, margin=MARGIN, title=title, yaxis_title="MAPE (%)",
+                      xaxis={"title": x_title, "dtick": 3}, legend=LEGEND_BELOW)
+    return fig
+
+
+def calibration_plot(calibration: pd.DataFrame) -> go.Figure:
+    """Observed vs nominal coverage (percent) with the diagonal of a calibrated model."""
+    fig = go.Figure(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", hoverinfo="skip",
+                               line={"color": "#9e9e9e", "dash": "dash"}, name="calibrated"))
+    fig.add_trace(go.Scatter(x=calibration["nominal"], y=calibration["observed"],
+                             mode="markers+text", text=calibration["label"],
+                             textposition="top left", marker={"size": 10, "color": "#1565c0"},
+                             name="observed",
+                             hovertemplate="%{text}: nominal %{x:.0f} %, observed %{y:.1f} %"
+                                           "<extra></extra>"))
+    fig.update_layout(height=320, margin=MARGIN, title="Calibration", showlegend=False,
+                      xaxis={"title": "nominal coverage (%)", "range": [0, 100]},
+                      yaxis={"title": "observed coverage (%)", "range": [0, 100]})
+    return fig
+
+
+def residuals_chart(residuals: pd.DataFrame, tz: Any, tz_name: str) -> go.Figure:
+    """Backtest residuals (actual − p50) per target hour, with the zero line."""
+    fig = go.Figure(go.Scatter(x=naive_local(residuals["time"], tz), y=residuals["residual"],
+                               mode="markers", marker={"size": 4, "color": "#1565c0",
+                                                       "opacity": 0.7},
+                               name="actual − p50"))
+    fig.add_hline(y=0, line={"color": "#9e9e9e", "dash": "dash"})
+    fig.update_layout(height=320, margin=MARGIN, title="Residuals over time",
+                      yaxis_title="actual − p50 (MW)",
+                      xaxis_title=f"target hour, local time ({tz_name})", showlegend=False)
+    return fig
+
+
+def weekly_mape(weekly: pd.DataFrame, live: pd.DataFrame, model_title: str) -> go.Figure:
+    """Model vs EIA DF MAPE: backtest per held-out week (lines) and live day-ahead scores
+    per target day (markers)."""
+    fig = go.Figure()
+    if not weekly.empty:
+        fig.add_trace(go.Scatter(x=weekly["week"], y=weekly["mape"], mode="lines+markers",
+                                 line={"color": "#1565c0"}, name=f"{model_title}, backtest week"))
+        fig.add_trace(go.Scatter(x=weekly["week"], y=weekly["eia_df_mape"],
+                                 mode="lines+markers", line={"color": "#ef6c00"},
+                                 name="EIA DF, backtest week"))
+    if not live.empty:
+        fig.add_trace(go.Scatter(x=live["day"], y=live["mape"], mode="markers",
+                                 marker={"symbol": "diamond", "size": 9, "color": "#1565c0"},
+                                 name=f"{model_title}, live day"))
+        fig.add_trace(go.Scatter(x=live["day"], y=live["eia_df_mape"], mode="markers",
+                                 marker={"symbol": "diamond-open", "size": 9,
+                                         "color": "#ef6c00"}, name="EIA DF, live day"))
+    fig.update_layout(height=360, margin=MARGIN, title="Model vs EIA DF, recent weeks",
+                      yaxis_title="MAPE (%)", legend=LEGEND_BELOW,
+                      xaxis={"title": "week start / target day (local)", "type": "date",
+                             "tickformat": "%b %d", "dtick": 86_400_000})
     return fig
 
 
@@ -216,6 +297,67 @@ def importances_bar(importances: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(x=top["importance"], y=top["variable"], orientation="h"))
     fig.update_layout(height=max(220, 22 * len(top) + 60), margin=MARGIN,
                       xaxis_title="importance")
+    return fig
+
+
+def importance_groups(importances: pd.DataFrame) -> go.Figure:
+    """TFT variable importances: one small horizontal bar chart per variable group
+    (static, encoder, decoder), side by side."""
+    groups = list(dict.fromkeys(importances["group"]))
+    fig = make_subplots(rows=1, cols=max(1, len(groups)), subplot_titles=groups,
+                        horizontal_spacing=0.18)
+    for i, group in enumerate(groups, start=1):
+        part = importances[importances["group"] == group].head(12).iloc[::-1]
+        fig.add_trace(go.Bar(x=part["importance"], y=part["variable"], orientation="h",
+                             marker={"color": "#1565c0"}, name=str(group)), row=1, col=i)
+    longest = max((importances["group"] == g).sum() for g in groups) if groups else 0
+    fig.update_layout(height=max(240, 22 * min(12, longest) + 90), margin=MARGIN,
+                      showlegend=False)
+    return fig
+
+
+def attention_bar(attention: pd.DataFrame) -> go.Figure:
+    """TFT attention weight per hour relative to the forecast's first hour: the encoder's
+    past hours (negative) in grey, the forecast hours in blue."""
+    past = attention["hour"] < 0
+    fig = go.Figure(go.Bar(x=attention["hour"], y=attention["weight"],
+                           marker={"color": np.where(past, "#90a4ae", "#1565c0")},
+                           hovertemplate="hour %{x}: %{y:.4f}<extra></extra>"))
+    fig.update_layout(height=260, margin=MARGIN, title="Attention: past hours and the horizon",
+                      xaxis_title="position: encoder past (< 0) and forecast hours (≥ 0)",
+                      yaxis_title="mean attention weight", showlegend=False)
+    return fig
+
+
+def subregion_graph(nodes: pd.DataFrame, edges: pd.DataFrame) -> go.Figure:
+    """The GNN's graph: the parent BA's subregions at their lat/lon, named, with edges; the
+    city's own series highlighted."""
+    pos = nodes.set_index("id")[["lon", "lat"]]
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for edge in edges.itertuples(index=False):
+        if edge.source in pos.index and edge.target in pos.index:
+            xs += [pos.at[edge.source, "lon"], pos.at[edge.target, "lon"], None]
+            ys += [pos.at[edge.source, "lat"], pos.at[edge.target, "lat"], None]
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", line={"width": 1, "color": "#90a4ae"},
+                               hoverinfo="skip", name="edges"))
+    labelled = nodes.assign(hovertext=[f"{i} · {n}" if n != i else str(i)
+                                       for i, n in zip(nodes["id"], nodes["name"], strict=True)])
+    for own, part in labelled.groupby("own", sort=True):
+        fig.add_trace(go.Scatter(
+            x=part["lon"], y=part["lat"], mode="markers+text", text=part["id"],
+            hovertext=part["hovertext"],
+            textposition="bottom center" if own else "top center",
+            marker={"size": 16 if own else 10, "color": SELECTED_HEX if own else "#78909c",
+                    "line": {"width": 2 if own else 0, "color": "#0d47a1"}},
+            name=(f"the city's series ({', '.join(part['hovertext'])})" if own
+                  else "other subregions"),
+            hovertemplate="%{hovertext}<extra></extra>"))
+    lat0 = float(nodes["lat"].mean()) if len(nodes) else 0.0
+    fig.update_layout(height=460, margin=MARGIN, legend=LEGEND_TOP,
+                      xaxis={"title": "longitude", "showgrid": False},
+                      yaxis={"title": "latitude", "showgrid": False, "scaleanchor": "x",
+                             "scaleratio": 1 / max(0.2, math.cos(math.radians(lat0)))})
     return fig
 
 

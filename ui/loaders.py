@@ -184,6 +184,28 @@ def load_model_output(city_id: str, model: str, zone_id: str) -> dict[str, Any] 
     return get_db()[C.MODEL_OUTPUTS].find_one({"_id": f"{city_id}|{model}|{zone_id}|latest"})
 
 
+@st.cache_data(ttl=60, max_entries=64, show_spinner=False)
+def load_city_forecasts(city_id: str, model: str) -> dict[str, dict[str, Any] | None]:
+    """The latest city-series forecasts of one model, by exact `_id`: "next-24h"
+    (`city|model|city|latest`) and "day-ahead" (`city|model|city|day-ahead|latest`)."""
+    coll = get_db()[C.MODEL_OUTPUTS]
+    return {"next-24h": coll.find_one({"_id": f"{city_id}|{model}|city|latest"}),
+            "day-ahead": coll.find_one({"_id": f"{city_id}|{model}|city|day-ahead|latest"})}
+
+
+@st.cache_data(ttl=TTL_CATALOG, max_entries=16, show_spinner=False)
+def load_city_series(city_id: str) -> dict[str, str | None]:
+    """The series a city's demand is: its parent BA and EIA subregion (`NYIS`, `ZONJ`), from
+    the city's document (an added city) or the JSON catalog; both None without a subregion."""
+    doc = get_db()[C.CITIES].find_one({"_id": city_id},
+                                      {"eia_respondent": 1, "eia_subba": 1}) or {}
+    city = load_catalog().get(city_id)
+    parent = doc.get("eia_respondent") or (city.eia_respondent if city else None)
+    code = doc.get("eia_subba") or (getattr(city, "eia_subba", None) if city else None)
+    return {"parent": parent, "code": code} if parent and code else {"parent": None,
+                                                                      "code": None}
+
+
 @st.cache_data(ttl=TTL_CATALOG, max_entries=16, show_spinner=False)
 def load_model_meta(city_id: str) -> dict[str, dict[str, Any]]:
     """Registry and scorecard documents per model (`city|model`); missing ones are absent."""

@@ -14,6 +14,13 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from core.settings import get_settings
+from tests.ui.model_fixture import (
+    TrainedCity,
+    build_trained_city,
+    connect,
+    new_artifacts_dir,
+    remove,
+)
 from tests.ui.seed_docs import seed_catalog, seed_city, seed_shared
 from tests.ui.ui_env import (
     TEST_DB,
@@ -52,5 +59,30 @@ def seeded_db(local_services) -> Iterator[Seeded]:
     finally:
         client.drop_database(TEST_DB)
         client.close()
+        point_settings_at(previous)
+        clear_streamlit_caches()
+
+
+@pytest.fixture(scope="session")
+def trained_city(local_services) -> Iterator[TrainedCity]:
+    """nyc backfilled, every model trained (1 epoch), forecasts precomputed and scored by the
+    real code (tests/ui/model_fixture.py): once per session, in its own database."""
+    uri = local_services.ferret.uri
+    client, artifacts = connect(uri), new_artifacts_dir()
+    try:  # removed even when the real code fails half-way
+        yield build_trained_city(client, uri, artifacts)
+    finally:
+        remove(client, artifacts)
+
+
+@pytest.fixture(scope="module")
+def trained_ui(trained_city: TrainedCity) -> Iterator[TrainedCity]:
+    """The app pointed at the trained database for one module's tests."""
+    previous = os.environ.get("MONGO_DB")
+    point_settings_at(trained_city.name)
+    clear_streamlit_caches()
+    try:
+        yield trained_city
+    finally:
         point_settings_at(previous)
         clear_streamlit_caches()

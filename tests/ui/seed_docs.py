@@ -16,11 +16,11 @@ from core.catalog import City, load_catalog
 from core.ids import make_id
 from core.runs import scope_hour
 from core.storage import insert_new, load_catalog_into
-from core.vocabulary import DATA_TOPICS, C
+from core.subregions import series_ids, series_names, series_points
+from core.vocabulary import DATA_TOPICS, MODEL_NAMES, C
 from ingest.consumer import update_feed_snapshots
 from pipeline.history import FRAME_COLUMNS, frame_to_city_days, write_city_days
 
-MODELS = ("lstm", "tft", "gnn")
 COMPLAINTS = ("Noise - Residential", "HEAT/HOT WATER", "Illegal Parking", "Street Condition",
               "Blocked Driveway")
 UNITS = {"demand_mw": "MW", "demand_forecast_mw": "MW", "temperature_c": "°C",
@@ -204,40 +204,116 @@ def run_docs(city: City, now: datetime) -> list[dict[str, Any]]:
     return docs
 
 
+def spec_registry(city: City, model: str, now: datetime, m: int = 0) -> dict[str, Any]:
+    """A model_registry document in the issue-12 shape (metrics contract, day-ahead backtest
+    with by_horizon / by_hour / calibration / predictions / weekly; TFT importances nested by
+    group with attention; the GNN's graph of the parent's subregions)."""
+    trained = now - timedelta(days=2)
+    days = [trained - timedelta(days=14 - d) for d in range(14)]
+    hours = [d.replace(minute=0, second=0, microsecond=0) + timedelta(hours=h)
+             for d in days for h in range(24)]
+    actual = [5000 + 800 * np.sin(k / 24 * 2 * np.pi) for k in range(len(hours))]
+    p50 = [a * (1.02 if k % 3 else 0.97) for k, a in enumerate(actual)]
+    doc = {"_id": make_id(city.city_id, model), "model": model, "city_id": city.city_id,
+           "version": f"20260101T000000Z-{model}", "trained_at": trained,
+           "training_window": {"start": now - timedelta(days=92), "end": trained},
+           "params": {"epochs": 3}, "artifact_path": f"artifacts/{city.city_id}/{model}",
+           "checksum": "abc", "flavour": "keras" if model == "lstm" else "torch",
+           "train_seconds": 12.5 + m, "zone_count": 11,
+           "metrics": {"mape": 4.1 + m, "rmse": 120.5, "coverage_p10_p90": 78.0,
+                       "baseline_mape": 7.9, "eia_df_mape": 5.2, "mape_same_points": 4.0 + m,
+                       "naive24_mape": 6.3, "bias_mw": -12.0, "bias_pct": -0.2,
+                       "pinball_mw": 40.2, "coverage_p10": 11.0, "coverage_p50": 52.0,
+                       "coverage_p90": 88.0, "n_issuances": 14, "n_points": 336},
+           "backtest": {
+               "by_horizon": {"model": [4.0 + h / 24 for h in range(24)],
+                              "naive168": [7.9] * 24, "naive24": [6.3] * 24,
+                              "eia_df": [5.2] * 24},
+               "by_hour": {"model": [4.0 + (h % 6) / 6 for h in range(24)],
+                           "naive168": [7.9] * 24, "naive24": [6.3] * 24,
+                           "eia_df": [5.2 if h else None for h in range(24)]},
+               "calibration": [{"nominal": 10, "observed": 11.0},
+                               {"nominal": 50, "observed": 52.0},
+                               {"nominal": 90, "observed": 88.0},
+                               {"nominal": 80, "observed": 78.0}],
+               "predictions": {"issued_at": [h.replace(hour=15) - timedelta(days=1)
+                                             for h in hours],
+                               "hours": hours, "actual": actual, "p10": [v * 0.95 for v in p50],
+                               "p50": p50, "p90": [v * 1.05 for v in p50],
+                               "naive168": actual, "naive24": actual, "eia_df": actual},
+               "weekly": [{"week_start": days[0], "model_mape": 4.3, "eia_df_mape": 5.0},
+                          {"week_start": days[7], "model_mape": 3.9, "eia_df_mape": 5.4}]}}
+    if model == "tft":
+        doc["variable_importances"] = {
+            "static": {"series": 0.7, "level": 0.3},
+            "encoder": {"demand": 0.5, "temperature_c": 0.3, "hour_of_day": 0.2},
+            "decoder": {"temperature_forecast_c": 0.6, "cooling_degree_h": 0.25,
+                        "hour_of_day": 0.15}}
+        doc["attention"] = [1 / 24] * 24
+    if model == "gnn":
+        names = series_names(city)
+        points = series_points(city)
+        doc["graph"] = {"nodes": [{"id": code, "name": names.get(code, code), "lat": lat,
+                                   "lon": lon} for code, lat, lon in points],
+                        # FerretDB stores no nested arrays: edges as dicts
+                        "edges": [{"source": points[i][0], "target": points[i + 1][0],
+                                   "km": 25.0} for i in range(len(points) - 1)]}
+    return doc
+
+
+def spec_scorecard(city: City, model: str, now: datetime, scored: bool, m: int = 0
+                   ) -> dict[str, Any]:
+    """A model_scorecard document in the issue-12 shape: scored, or only pending."""
+    issued = (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    card = {"_id": make_id(city.city_id, model), "city_id": city.city_id, "model": model,
+            "window_days": 7, "updated_at": now - timedelta(minutes=30),
+            "pending": [{"issued_at": issued, "model_version": f"20260101T000000Z-{model}"}],
+            "scored": [], "issuances": 0, "points": 0,
+            "next_score_at": now + timedelta(hours=20)}
+    keys = ("mape", "rmse", "coverage_p10_p90", "baseline_mape", "eia_df_mape", "naive24_mape",
+            "mape_same_points", "bias_mw", "skill_vs_baseline")
+    card.update({k: None for k in keys})
+    if scored:
+        day = (now - timedelta(days=2)).date().isoformat()
+        card.update({"issuances": 1, "points": 24, "mape": 4.5 + m, "rmse": 130.0,
+                     "coverage_p10_p90": 79.2, "baseline_mape": 8.1, "eia_df_mape": 5.0,
+                     "naive24_mape": 6.0, "mape_same_points": 4.4 + m, "bias_mw": 10.0,
+                     "skill_vs_baseline": 0.44,
+                     "scored": [{"issued_at": now - timedelta(days=3), "target_day": day,
+                                 "mape": 4.5 + m, "eia_df_mape": 5.0, "baseline_mape": 8.1,
+                                 "naive24_mape": 6.0, "points": 24}]})
+    return card
+
+
 def model_docs(city: City, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """model_outputs (zone estimates, the city series next 24 h and day-ahead), registry and
+    scorecards for every model in the issue-12 shapes; the last model is scored only pending."""
     issued = now.replace(minute=0, second=0, microsecond=0)
     hours = [issued + timedelta(hours=h + 1) for h in range(24)]
+    day_ahead = [issued + timedelta(hours=h + 14) for h in range(24)]
+    own = series_ids(city)[0]
     outputs, registry, scorecards = [], [], []
-    for m, model in enumerate(MODELS):
+    for m, model in enumerate(MODEL_NAMES):
+        city_p50 = [round(6000 * (1 + 0.1 * np.sin(h / 24 * 2 * np.pi)) + m, 3)
+                    for h in range(24)]
+        common = {"city_id": city.city_id, "model": model, "issued_at": issued,
+                  "model_version": f"20260101T000000Z-{model}", "horizon_hours": 24,
+                  "interval": "conformal", "series": own}
+        for kind, suffix, target in (("next-24h", "latest", hours),
+                                     ("day-ahead", "day-ahead|latest", day_ahead)):
+            outputs.append({"_id": f"{city.city_id}|{model}|city|{suffix}", **common,
+                            "zone_id": "city", "kind": kind, "hours": target, "p50": city_p50,
+                            "p10": [round(v * 0.93, 3) for v in city_p50],
+                            "p90": [round(v * 1.07, 3) for v in city_p50]})
         for zone in city.zones:
-            base = 6000 * zone.weight
-            p50 = [round(base * (1 + 0.1 * np.sin(h / 24 * 2 * np.pi)) + m, 3) for h in range(24)]
-            outputs.append({"_id": f"{city.city_id}|{model}|{zone.zone_id}|latest",
-                            "city_id": city.city_id, "zone_id": zone.zone_id, "model": model,
-                            "model_version": f"20260101T000000Z-{model}", "issued_at": issued,
-                            "horizon_hours": 24, "hours": hours, "p50": p50,
+            p50 = [round(v * zone.weight, 3) for v in city_p50]
+            outputs.append({"_id": f"{city.city_id}|{model}|{zone.zone_id}|latest", **common,
+                            "zone_id": zone.zone_id, "kind": "next-24h", "estimate": True,
+                            "hours": hours, "p50": p50,
                             "p10": [round(v * 0.93, 3) for v in p50],
                             "p90": [round(v * 1.07, 3) for v in p50]})
-        doc = {"_id": make_id(city.city_id, model), "model": model, "city_id": city.city_id,
-               "version": f"20260101T000000Z-{model}", "trained_at": now - timedelta(days=2),
-               "training_window": {"start": now - timedelta(days=92),
-                                   "end": now - timedelta(days=2)},
-               "params": {"epochs": 3}, "artifact_path": f"artifacts/{city.city_id}/{model}",
-               "checksum": "abc", "flavour": "keras" if model == "lstm" else "torch",
-               "metrics": {"mape": 4.1 + m, "rmse": 12.5, "coverage_p10_p90": 0.78,
-                           "baseline_mape": 7.9, "eia_df_mape": 5.2}}
-        if model == "tft":
-            doc["variable_importances"] = {"temperature_c": 0.41, "hour_of_day": 0.3,
-                                           "demand_lag_24h": 0.2, "us_aqi": 0.09}
-        if model == "gnn":
-            zones = city.zones
-            doc["edges"] = [{"source": zones[i].zone_id, "target": zones[i + 1].zone_id,
-                             "km": 1.5} for i in range(len(zones) - 1)]
-        registry.append(doc)
-        scorecards.append({"_id": make_id(city.city_id, model), "city_id": city.city_id,
-                           "model": model, "mape": 4.5 + m, "coverage_p10_p90": 0.8,
-                           "baseline_mape": 8.1, "eia_df_mape": 5.0, "n": 168,
-                           "updated_at": now - timedelta(minutes=30)})
+        registry.append(spec_registry(city, model, now, m))
+        scorecards.append(spec_scorecard(city, model, now, scored=m < len(MODEL_NAMES) - 1, m=m))
     return {C.MODEL_OUTPUTS: outputs, C.MODEL_REGISTRY: registry, C.MODEL_SCORECARD: scorecards}
 
 

@@ -12,9 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.catalog import get_city
-from core.vocabulary import C
+from core.vocabulary import MODEL_NAMES, C
 from pipeline.history import day_id, read_city_day
+from tests.ui.model_checks import assert_models_page_complete
 from tests.ui.ui_env import APP, Seeded, clear_streamlit_caches
+from ui.model_tables import MODEL_TITLES
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +53,8 @@ def texts(at: AppTest) -> str:
 # AppTest does not keep the key of a display-only st.dataframe: find tables by a column
 # only that table has.
 TABLE_COLUMNS = {"zone_table": "Data gaps", "alerts_table": "Inputs (value, age)",
-                 "series_table": "zone", "scorecard_table": "Forecasts scored",
+                 "series_table": "zone", "scorecard_table": "Pending issuances",
+                 "comparison_table": "Training (s)",
                  "rate_table": "Lag (msgs)", "latest_weather_obs": "Partition/offset",
                  "dlq_table": "Reason", "runs_table": "Last error",
                  "freshness_table": "Collection", "sidecars_table": "Dead-lettered"}
@@ -235,13 +238,44 @@ def test_analytics_without_history_says_why(seeded_db: Seeded) -> None:
 
 def test_models_page_with_models(seeded_db: Seeded) -> None:
     at = app(page="models")
-    score = frame_by_key(at, "scorecard_table")
-    assert score["Model"].tolist() == ["LSTM", "TFT", "GNN"]
+    assert_models_page_complete(at, MODEL_NAMES)
+    score = frame_by_key(at, "scorecard_table").set_index("Model")
+    assert list(score.index) == [MODEL_TITLES[m] for m in MODEL_NAMES]
+    last = MODEL_TITLES[MODEL_NAMES[-1]]  # seeded pending only: says when it is scored
+    assert score.loc[last, "MAPE (%)"].startswith("first score after ")
     assert "model version 20260101T000000Z-lstm" in texts(at)
-    charts = {e.key for e in at.get("plotly_chart")}
-    assert {"forecast_lstm", "forecast_tft", "forecast_gnn", "tft_importances",
-            "gnn_graph"} <= charts
-    assert f"**Zone graph** · {len(NYC.zones) - 1} edges" in texts(at)
+    assert "Day-ahead forecast for" in texts(at)  # the city's day-ahead issuance is drawn
+    assert "**Subregion graph** · 11 subregions of NYIS, 10 edges" in texts(at)
+
+
+def test_models_page_zone_view_says_estimate(seeded_db: Seeded) -> None:
+    at = app(page="models")
+    at.radio(key="mf_scope").set_value("zone").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "are **estimates**: the city's series (NYIS ZONJ)" in texts(at)
+    assert f"city series × {NYC.zones[0].weight:.1%}" in texts(at)
+    assert_models_page_complete(at, MODEL_NAMES)
+
+
+def test_models_page_with_a_model_missing(seeded_db: Seeded) -> None:
+    db, model = seeded_db.db, MODEL_NAMES[-1]
+    saved = {c: list(db[c].find({"model": model})) for c in (
+        C.MODEL_OUTPUTS, C.MODEL_REGISTRY, C.MODEL_SCORECARD)}
+    for collection in saved:
+        db[collection].delete_many({"model": model})
+    try:
+        clear_streamlit_caches()
+        at = app(page="models")
+        title = MODEL_TITLES[model]
+        assert f"**{title} is not trained for New York City**" in texts(at)
+        comparison = frame_by_key(at, "comparison_table").set_index("Model")
+        assert set(comparison.loc[title]) == {"not trained"}
+        assert title not in frame_by_key(at, "scorecard_table")["Model"].tolist()
+        assert_models_page_complete(at, MODEL_NAMES[:-1])
+    finally:
+        for collection, docs in saved.items():
+            db[collection].insert_many(docs)
+        clear_streamlit_caches()
 
 
 def test_models_page_without_models_explains_training(seeded_db: Seeded) -> None:

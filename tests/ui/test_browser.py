@@ -174,7 +174,9 @@ def test_models_page(page, server: str) -> None:
     assert_no_exception(page)
     page.wait_for_selector(".js-plotly-plot")
     assert page.get_by_role("tab", name="TFT").count() == 1
-    assert page.get_by_text("Scorecard · rolling 7 days").count() == 1
+    assert page.get_by_role("tab", name="LightGBM").count() == 1
+    assert page.get_by_text("Live scorecard · rolling 7 days").count() == 1
+    assert page.get_by_text("Model comparison · day-ahead backtest").count() == 1
     shoot(page, "models")
 
 

@@ -6,19 +6,41 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 
+from core.catalog import get_city
+from tests.ui.seed_docs import spec_registry, spec_scorecard
 from ui.health_tables import failures_table, for_city, freshness_table, last_runs
 from ui.model_tables import (
+    MODEL_TITLES,
+    actuals_frame,
+    attention_frame,
     backtest_metrics,
+    calibration_frame,
+    city_forecast,
+    comparison_table,
     edges_frame,
+    forecast_caption,
     forecast_frame,
+    graph_nodes,
     importances_frame,
+    live_scored_frame,
+    metric_label,
+    metric_text,
+    next_score_text,
+    profile_frame,
+    residuals_frame,
+    same_profile,
     scorecard_table,
+    series_label,
+    weekly_frame,
+    zone_share,
 )
 from ui.stream_tables import consumer_state, dlq_table, latest_messages, per_minute, rate_table
 
 NOW = datetime(2026, 11, 28, 15, 20, 30, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
+NYC = get_city("nyc")
 
 
 def feed(rows: list[tuple[str, float]]) -> pd.DataFrame:
@@ -106,20 +128,170 @@ def test_failures_and_freshness() -> None:
                                "alerts": "event-driven", "dlq": "empty"}
 
 
-def test_model_tables_from_registry_shapes() -> None:
+def test_forecast_frame_pads_missing_quantiles() -> None:
     hours = [NOW + timedelta(hours=h) for h in range(3)]
     forecast = forecast_frame({"hours": hours, "p10": [1, 2, 3], "p50": [2, 3, 4], "p90": [3]})
     assert forecast["p50"].tolist() == [2, 3, 4]
     assert forecast["p90"].isna().tolist() == [False, True, True]
     assert forecast_frame(None).empty
-    registry = {"metrics": {"mape": 4.2, "custom": 1.0, "note": "x"},
-                "variable_importances": [{"variable": "temp", "importance": 0.2},
-                                         {"name": "hour", "value": 0.7}],
-                "edges": [{"source": "a", "target": "b", "km": 1.0}, ["b", "c", 2.0]]}
-    assert backtest_metrics(registry) == {"MAPE (%)": 4.2, "custom": 1.0}
-    assert importances_frame(registry)["variable"].tolist() == ["hour", "temp"]
-    assert importances_frame({"variable_importances": {"a": 0.1, "b": 0.3}})["variable"][0] == "b"
-    assert edges_frame(registry).values.tolist() == [["a", "b", 1.0], ["b", "c", 2.0]]
-    card = scorecard_table({"lstm": {"scorecard": {"mape": 5.0, "updated_at": NOW}},
-                            "tft": {"scorecard": None}}, NY)
-    assert card["Model"].tolist() == ["LSTM"] and card["MAPE (%)"][0] == 5.0
+
+
+def test_city_forecast_prefers_the_day_ahead_issuance() -> None:
+    day_ahead, next_24h = {"kind": "day-ahead"}, {"kind": "next-24h"}
+    assert city_forecast({"day-ahead": day_ahead, "next-24h": next_24h}) is day_ahead
+    assert city_forecast({"day-ahead": None, "next-24h": next_24h}) is next_24h
+    assert city_forecast({"day-ahead": None, "next-24h": None}) is None
+    hours = [datetime(2026, 11, 30, 5, tzinfo=UTC) + timedelta(hours=h) for h in range(24)]
+    text = forecast_caption({"kind": "day-ahead", "hours": hours, "issued_at": NOW,
+                             "model_version": "v1", "interval": "conformal"}, NY)
+    assert text.startswith("Day-ahead forecast for Mon 2026-11-30 · issued 2026-11-28 10:20 EST")
+    assert "conformal p10–p90 interval" in text
+
+
+def test_actuals_of_a_zone_and_of_the_city_series() -> None:
+    ts = pd.to_datetime([NOW, NOW, NOW + timedelta(hours=1)], utc=True)
+    frame = pd.DataFrame({"zone_id": ["a", "b", "a"], "ts": ts, "demand_mw": [60.0, 40.0, 61.0],
+                          "demand_forecast_mw": [59.0, 41.0, 60.0]})
+    zone = actuals_frame(frame, "a")
+    assert zone["demand_mw"].tolist() == [60.0, 61.0]
+    assert zone["eia_df_mw"].tolist() == [59.0, 60.0]
+    city = actuals_frame(frame, None)  # the second hour lacks zone b: no partial sum
+    assert city["demand_mw"].tolist() == [100.0]
+    assert city["eia_df_mw"].tolist() == [100.0]
+    assert actuals_frame(pd.DataFrame(), None).empty
+
+
+def test_metric_text_never_reads_none_or_nan() -> None:
+    assert metric_text("mape", 4.123) == "4.12"
+    assert metric_text("rmse", 1234.56) == "1,234.6"
+    assert metric_text("bias_mw", -12.04) == "-12.0"
+    assert metric_text("skill_vs_baseline", 0.25) == "+25.0 %"
+    assert metric_text("issuances", 3) == "3"
+    for missing in (None, float("nan"), float("inf"), "x"):
+        assert metric_text("mape", missing) == "no data"
+    assert metric_label("mape") == "MAPE (%)" and metric_label("rmse") == "RMSE (MW)"
+    assert metric_label("train_seconds") == "Training (s)"
+
+
+def test_comparison_table_has_every_model_and_no_none() -> None:
+    registry = spec_registry(NYC, "lstm", NOW)
+    registry["metrics"]["eia_df_mape"] = None
+    table = comparison_table({"lstm": {"registry": registry}, "tft": {"registry": None}},
+                             ("lstm", "tft", "gnn", "gbm"))
+    assert table["Model"].tolist() == ["LSTM", "TFT", "GNN", "LightGBM"]
+    lstm = table.iloc[0]
+    assert lstm["MAPE (%)"] == "4.10" and lstm["MAPE, EIA-DF hours (%)"] == "4.00"
+    assert lstm["EIA DF MAPE (%)"] == "no data" and lstm["Training (s)"] == "12.5"
+    assert set(table.iloc[3].drop("Model")) == {"not trained"}
+    assert {"Naive 168 h MAPE (%)", "Naive 24 h MAPE (%)", "RMSE (MW)", "Bias (MW)",
+            "Pinball (MW)", "Coverage p10–p90 (%)"} <= set(table.columns)
+    assert_no_missing_text(table)
+
+
+def test_scorecard_says_when_the_first_score_appears() -> None:
+    pending = spec_scorecard(NYC, "gnn", NOW, scored=False)
+    scored = spec_scorecard(NYC, "lstm", NOW, scored=True)
+    table = scorecard_table({"lstm": {"scorecard": scored}, "tft": {"scorecard": None},
+                             "gnn": {"scorecard": pending}}, NY).set_index("Model")
+    assert list(table.index) == ["LSTM", "GNN"]
+    assert table.loc["LSTM", "MAPE (%)"] == "4.50"
+    assert table.loc["LSTM", "Issuances scored"] == "1"
+    first = "first score after 2026-11-29 06:20 EST"  # next_score_at = NOW + 20 h
+    assert table.loc["GNN", "MAPE (%)"] == first
+    assert table.loc["GNN", "Next score"] == "2026-11-29 06:20 EST"
+    assert table.loc["GNN", "Issuances scored"] == "0"
+    assert_no_missing_text(table.reset_index())
+    pending.pop("next_score_at")
+    pending["pending"] = []
+    table = scorecard_table({"gnn": {"scorecard": pending}}, NY)
+    assert table.loc[0, "MAPE (%)"] == "not scored yet"
+    assert table.loc[0, "Next score"] == "nothing pending"
+    assert next_score_text(None, NY) == "not scored yet"
+
+
+def test_backtest_profiles_calibration_residuals_and_weeks() -> None:
+    registry = spec_registry(NYC, "lstm", NOW)
+    horizon = profile_frame(registry, "by_horizon", "lstm")
+    assert list(dict.fromkeys(horizon["method"])) == ["LSTM", "Seasonal naive (168 h)",
+                                                      "24 h naive", "EIA DF"]
+    assert len(horizon) == 4 * 24 and horizon["step"].max() == 23
+    by_hour = profile_frame(registry, "by_hour", "lstm")
+    assert by_hour[by_hour["method"] == "EIA DF"]["mape"].isna().sum() == 1  # a gap, no text
+    assert profile_frame({}, "by_hour", "lstm").empty
+    calibration = calibration_frame(registry).set_index("label")
+    assert calibration.loc["p10–p90", "nominal"] == 80 and calibration.loc["p90", "observed"] == 88
+    fractions = {"backtest": {"calibration": [{"nominal": 0.1, "observed": 0.12}]}}
+    assert calibration_frame(fractions).iloc[0].tolist() == ["p10", 10.0, 12.0]
+    from_metrics = calibration_frame({"metrics": {"coverage_p10_p90": 70.0}})
+    assert from_metrics.iloc[0].tolist() == ["p10–p90", 80.0, 70.0]
+    residuals = residuals_frame(registry)
+    assert len(residuals) == 14 * 24
+    first = residuals.iloc[0]
+    assert first["residual"] == pytest.approx(first["actual"] - first["p50"])
+    weekly = weekly_frame(registry, NY)
+    assert weekly["mape"].tolist() == [4.3, 3.9] and weekly["week"].dt.tz is None
+    live = live_scored_frame(spec_scorecard(NYC, "lstm", NOW, scored=True), NY)
+    assert live["day"].tolist() == [pd.Timestamp("2026-11-26")] and live["mape"][0] == 4.5
+    assert live_scored_frame(None, NY).empty
+    by_start = live_scored_frame({"scored": [  # as scoring writes them: target_start, UTC
+        {"issued_at": datetime(2026, 11, 26, 15, tzinfo=UTC),
+         "target_start": datetime(2026, 11, 27, 5, tzinfo=UTC), "mape": 3.0},
+        {"issued_at": datetime(2026, 11, 25, 15, tzinfo=UTC), "mape": None}]}, NY)
+    assert by_start["day"].tolist() == [pd.Timestamp("2026-11-26"), pd.Timestamp("2026-11-27")]
+    assert same_profile(horizon, horizon) and not same_profile(horizon, by_hour)
+
+
+def test_tft_importances_nested_by_group_and_attention() -> None:
+    registry = spec_registry(NYC, "tft", NOW)
+    frame = importances_frame(registry)
+    assert list(dict.fromkeys(frame["group"])) == ["static", "encoder", "decoder"]
+    assert frame[frame["group"] == "decoder"]["variable"].iloc[0] == "temperature_forecast_c"
+    assert attention_frame(registry)["hour"].tolist() == list(range(24))
+    trained = attention_frame({"attention": {"hours": [-2, -1, 0, 1],
+                                             "weights": [0.1, None, 0.5, 0.4]}})
+    assert trained.values.tolist() == [[-2, 0.1], [0, 0.5], [1, 0.4]]
+    flat = importances_frame({"variable_importances": {"a": 0.1, "b": 0.3}})
+    assert flat["variable"].tolist() == ["b", "a"] and set(flat["group"]) == {"all"}
+    listed = importances_frame({"variable_importances": [{"variable": "temp", "importance": 0.2},
+                                                         {"name": "hour", "value": 0.7}]})
+    assert listed["variable"].tolist() == ["hour", "temp"]
+    assert importances_frame(None).empty and attention_frame(None).empty
+
+
+def test_gnn_graph_of_subregions_marks_the_city_series() -> None:
+    registry = spec_registry(NYC, "gnn", NOW)
+    nodes = graph_nodes(registry, "ZONJ")
+    assert len(nodes) == 11 and nodes.set_index("id").loc["ZONJ", "own"]
+    assert nodes["own"].sum() == 1
+    assert graph_nodes(registry, None)["own"].iloc[0]  # the city's series comes first
+    registry["graph"]["nodes"][3]["own"] = True  # training flags the city's node
+    assert graph_nodes(registry, None)["own"].tolist().index(True) == 3
+    edges = edges_frame(registry)
+    assert len(edges) == 10 and edges.iloc[0]["km"] == 25.0
+    old = edges_frame({"edges": [{"src": "a", "dst": "b", "km": 1.0}, ["b", "c"]]})
+    assert old.values.tolist()[0] == ["a", "b", 1.0] and pd.isna(old.iloc[1]["km"])
+    columns = edges_frame({"graph": {"edges": {"source": ["a"], "target": ["b"], "km": [2]}}})
+    assert columns.values.tolist() == [["a", "b", 2.0]]
+    lists = edges_frame({"graph": {"edges": [["a", "b", 3.0]]}})  # the spec's list form
+    assert lists.values.tolist() == [["a", "b", 3.0]]
+    assert graph_nodes(None, "ZONJ").empty
+
+
+def test_tiles_series_label_and_zone_share() -> None:
+    tiles = backtest_metrics(spec_registry(NYC, "gbm", NOW))
+    assert {k: v for k, (v, _) in tiles.items()} == {
+        "MAPE (%)": "4.10", "Same hours (%)": "4.00", "EIA DF (%)": "5.20",
+        "Naive 168 h (%)": "7.90", "Coverage (%)": "78.0"}
+    assert "80 % is ideal" in tiles["Coverage (%)"][1]
+    assert series_label("New York City", "NYIS", "ZONJ") == "New York City · NYIS ZONJ"
+    assert series_label("Springfield", None, None) == "Springfield · city load"
+    assert zone_share({"issued_at": NOW, "p50": [1000.0]},
+                      {"issued_at": NOW, "p50": [125.0]}) == 0.125
+    assert zone_share({"issued_at": NOW, "p50": [1000.0]},
+                      {"issued_at": NOW - timedelta(hours=1), "p50": [125.0]}) is None
+    assert MODEL_TITLES["gbm"] == "LightGBM"
+
+
+def assert_no_missing_text(table: pd.DataFrame) -> None:
+    text = table.astype(str).to_numpy().ravel().tolist()
+    assert not [t for t in text if t.lower() in ("none", "nan", "nat", "<na>")], text
