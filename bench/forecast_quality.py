@@ -24,8 +24,8 @@ from core.vocabulary import MODEL_NAMES
 
 NAME = "forecast_quality"
 CITY = "nyc"
-HISTORY_DAYS = 97  # 90 days of training window plus the week the first windows look back on
-TRAIN_DAYS = 90
+HISTORY_DAYS = 372  # a year of training window plus the week its first windows look back on
+TRAIN_DAYS = 365
 SKILL_BAR = 0.30
 COVERAGE_BAR = (75.0, 85.0)
 

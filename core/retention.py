@@ -53,7 +53,7 @@ RETENTION: dict[str, Retention] = {
     C.PIPELINE_RUNS: Retention("started_at", timedelta(days=3)),
     C.DLQ: Retention("received_at", timedelta(days=7)),
     # training reads the last 90 days of issued forecasts (docs/architecture.md §6)
-    C.WEATHER_FORECASTS: Retention("issued_at", timedelta(days=120)),
+    C.WEATHER_FORECASTS: Retention("issued_at", timedelta(days=400)),  # training reads 365
     **{name: Retention("observed_at", timedelta(days=7)) for name in RAW_COLLECTIONS},
 }
 

@@ -191,13 +191,21 @@ def conformal_widening(quantiles: np.ndarray, target: np.ndarray, leads: np.ndar
 
 
 def robust_quantile(scores: np.ndarray, days: np.ndarray, level: float) -> float:
-    """The median over target days of each day's `level` quantile of `scores`.
+    """The `level` quantile of `scores` pooled over the target days, leaving out outlier days.
 
     Errors come in days (a storm, a grid-stress event, a heat wave the models never saw):
-    one such day in a calibration week would otherwise set the band of every week after it.
+    such a day in the calibration weeks would otherwise widen the band of every week after
+    it. A day is an outlier when its mean |score| lies more than 3 scaled MADs above the
+    median day's; the other days are pooled, so the band fits ordinary days at `level`.
     """
-    per_day = [np.quantile(scores[days == d], level) for d in np.unique(days)]
-    return float(np.median(per_day))
+    labels = np.unique(days)
+    if labels.size < 4:
+        return float(np.quantile(scores, level))
+    spread = np.array([np.mean(np.abs(scores[days == d])) for d in labels])
+    centre = float(np.median(spread))
+    mad = 1.4826 * float(np.median(np.abs(spread - centre)))
+    kept = labels[spread <= centre + 3 * mad] if mad > 0 else labels
+    return float(np.quantile(scores[np.isin(days, kept)], level))
 
 
 def _per_lead(leads: np.ndarray, n_leads: int, fit: Callable[[np.ndarray], Any],

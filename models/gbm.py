@@ -111,7 +111,7 @@ class GBMForecaster(Forecaster):
     flavour = LightGBMFlavour()
     native_quantiles = True
     default_params: ClassVar[dict[str, Any]] = {
-        "encoder_hours": 168, "origin_stride": 1, "zones_per_origin": None,
+        "encoder_hours": 168, "origin_stride": 3, "zones_per_origin": None,
         "n_estimators": 400, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
         "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
         "early_stopping_rounds": 50, "n_jobs": 2, "epochs": 1, "seed": 0,

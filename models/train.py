@@ -1,4 +1,4 @@
-"""Offline training: `python -m models.train --city nyc [--models lstm,tft,gnn,gbm] [--days 90]`.
+"""Offline training: `python -m models.train --city nyc [--models lstm,tft,gnn,gbm] [--days 365]`.
 
 Reads the grid history (the city's EIA subregion and its siblings, pipeline/history.py), the
 city's temperature and the weather forecasts as issued (pipeline/forecasts.py); fits the
@@ -71,6 +71,7 @@ from pipeline.history import load_grid_frame, load_hourly_frame
 
 log = logging.getLogger(__name__)
 
+TRAIN_DAYS = 365  # a year: every season's weather response (a 90-day window sees one or two)
 TEST_HOURS = 2 * WEEK_HOURS
 VAL_HOURS = WEEK_HOURS  # early stopping
 CALIB_HOURS = 2 * WEEK_HOURS  # interval calibration: hours early stopping never saw
@@ -270,7 +271,7 @@ def load_training_data(db: Any, city: City, start: datetime, end: datetime
 
 
 def train_city(db: Any, settings: Settings, city_id: str, model_names: Sequence[str],
-               days: int = 90, now: datetime | None = None, seed: int = 0,
+               days: int = TRAIN_DAYS, now: datetime | None = None, seed: int = 0,
                show_progress: bool = True,
                params: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """IO wrapper: read `days` of history, train, save and register; returns registry docs."""
@@ -314,7 +315,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--city", required=True)
     parser.add_argument("--models", default=",".join(MODEL_NAMES),
                         help="comma-separated subset of " + ",".join(MODEL_NAMES))
-    parser.add_argument("--days", type=int, default=90, help="days of history to train on")
+    parser.add_argument("--days", type=int, default=TRAIN_DAYS,
+                        help="days of history to train on (what exists, at most)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="override every model's epochs")
     return parser.parse_args(argv)
