@@ -107,10 +107,13 @@ st.dataframe(table, hide_index=True, key="zone_table",
              height=420 if len(table) > 11 else "auto", column_config={
     "Risk score": st.column_config.ProgressColumn("Risk score", min_value=0, max_value=100,
                                                   format="%d"),
-    "Demand (MW)": st.column_config.NumberColumn(format="%.1f MW"),
+    "Demand, est. (MW)": st.column_config.NumberColumn(format="%.1f MW"),
     "Congestion (%)": st.column_config.NumberColumn(format="%d %%"),
     "Temperature (°C)": st.column_config.NumberColumn(format="%.1f °C"),
 })
+
+st.caption("Zone demand is an estimate: the city's demand (its EIA subregion's hourly series) "
+           "times the zone's share of the city.")
 
 st.subheader("Open alerts")
 alerts = alerts_table(loaders.load_open_alerts(ctx.city_id), ctx.zone_names, now, ctx.timezone)

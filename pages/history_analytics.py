@@ -66,6 +66,9 @@ series = series_frame(history.frame, metric, zones, ctx.zone_names, ctx.timezone
 value_column = series.columns[-1]
 
 st.subheader(metric_label(metric))
+if metric in ("demand_mw", "demand_forecast_mw"):
+    st.caption("Per zone an estimate: the city's demand (its EIA subregion's hourly series) "
+               "times the zone's share; the city total is the subregion's own value.")
 if series[value_column].notna().any():
     st.plotly_chart(charts.time_series(series, value_column, tz_name), key="series_chart")
 else:

@@ -65,7 +65,7 @@ def zone_table(docs: list[dict[str, Any]], zone_names: dict[str, str], now: date
             "Zone id": zone_id,
             "Risk": doc.get("risk_level") or "unknown",
             "Risk score": doc.get("risk_score"),
-            "Demand (MW)": display_value("demand_mw", metric_value(doc, "demand_mw")),
+            "Demand, est. (MW)": display_value("demand_mw", metric_value(doc, "demand_mw")),
             "US AQI": display_value("us_aqi", metric_value(doc, "us_aqi")),
             "AQI category": category,
             "Congestion (%)": display_value("congestion", metric_value(doc, "congestion")),
@@ -204,6 +204,7 @@ def _priority_rank(priority: Any) -> float:
     return float(words.get(str(priority).lower(), 9))
 
 
+ESTIMATED = frozenset({"demand_mw", "demand_forecast_mw"})  # zone shares of the city's series
 DETAIL_METRICS = ("demand_mw", "demand_forecast_mw", "temperature_c", "relative_humidity_pct",
                   "wind_speed_kmh", "precipitation_mm", "us_aqi", "pm2_5", "congestion",
                   "speed_kmh", "incidents_24h", "open_incidents")
@@ -218,7 +219,10 @@ def zone_detail(doc: dict[str, Any], now: datetime, tz: ZoneInfo) -> pd.DataFram
         gap = metric_gap(entry, now, metric)
         value = entry.get("value")
         shown = format_value(metric, value)
-        rows.append({"Metric": QUANTITIES[metric].label,
+        label = QUANTITIES[metric].label
+        if metric in ESTIMATED:
+            label += " (estimate)"
+        rows.append({"Metric": label,
                      "Value": gap if value is None else f"{shown} ({gap})" if gap else shown,
                      "Observed": local_time(entry.get("observed_at"), tz, with_date=False)})
     return pd.DataFrame(rows)

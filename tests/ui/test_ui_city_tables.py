@@ -105,7 +105,7 @@ def test_recommendations_by_priority() -> None:
 
 def test_zone_detail_lists_every_metric_with_why_missing() -> None:
     detail = zone_detail(zone_doc("z1", 20, 100.0, None), NOW, NY).set_index("Metric")
-    assert detail.loc["Demand", "Value"] == "100.0 MW"
+    assert detail.loc["Demand (estimate)", "Value"] == "100.0 MW"
     assert detail.loc["US AQI", "Value"] == "no data (last seen 0 s ago)"
     assert detail.loc["PM2.5", "Value"] == "no data (never seen)"
 
