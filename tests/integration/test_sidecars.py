@@ -38,6 +38,7 @@ def owners(db, since: datetime) -> dict[str, set[str]]:
             for city, runs in runs_by_city(runs_of(db, "ingest", "weather", since)).items()}
 
 
+@pytest.mark.timeout(600)  # ~280 s of cadence-scaled waits alone; the default 300 s is too close
 def test_sidecars_share_cities_survive_a_kill_and_take_in_a_new_one(test_env, db, tmp_path):
     cities = add_cities(db, test_env)
     ids = {c.city_id for c in cities}
