@@ -267,8 +267,16 @@ def forecast_caption(output: dict[str, Any], tz: ZoneInfo) -> str:
     parts = [what, f"issued {local_time(_as_datetime(output.get('issued_at')), tz)}",
              f"model version {output.get('model_version', 'unknown')}"]
     if output.get("interval"):
-        parts.append(f"{output['interval']} p10–p90 interval")
+        parts.append(INTERVAL_TEXT.get(output["interval"], f"{output['interval']} p10–p90 band"))
     return " · ".join(str(p) for p in parts)
+
+
+INTERVAL_TEXT = {  # models.base.interval_kind -> words
+    "backtest-residuals": "p10–p90 band from held-out residuals",
+    "quantile-median+residuals": "own median, p10–p90 band from held-out residuals",
+    "quantile+conformal": "own quantiles, widened on held-out weeks (conformal)",
+    "quantile": "own quantiles, not calibrated",
+}
 
 
 def actuals_frame(frame: pd.DataFrame, zone_id: str | None) -> pd.DataFrame:

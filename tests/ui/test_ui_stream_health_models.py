@@ -143,9 +143,11 @@ def test_city_forecast_prefers_the_day_ahead_issuance() -> None:
     assert city_forecast({"day-ahead": None, "next-24h": None}) is None
     hours = [datetime(2026, 11, 30, 5, tzinfo=UTC) + timedelta(hours=h) for h in range(24)]
     text = forecast_caption({"kind": "day-ahead", "hours": hours, "issued_at": NOW,
-                             "model_version": "v1", "interval": "conformal"}, NY)
+                             "model_version": "v1", "interval": "quantile+conformal"}, NY)
     assert text.startswith("Day-ahead forecast for Mon 2026-11-30 · issued 2026-11-28 10:20 EST")
-    assert "conformal p10–p90 interval" in text
+    assert text.endswith("own quantiles, widened on held-out weeks (conformal)")
+    odd = forecast_caption({"kind": "next-24h", "hours": hours, "interval": "other"}, NY)
+    assert odd.endswith("other p10–p90 band")
 
 
 def test_actuals_of_a_zone_and_of_the_city_series() -> None:
