@@ -72,7 +72,7 @@ from pipeline.history import load_grid_frame, load_hourly_frame
 log = logging.getLogger(__name__)
 
 TRAIN_DAYS = 365  # a year: every season's weather response (a 90-day window sees one or two)
-TEST_HOURS = 2 * WEEK_HOURS
+TEST_HOURS = 4 * WEEK_HOURS  # 27 day-ahead issuances: 13 cannot pin coverage to +-5 points
 VAL_HOURS = WEEK_HOURS  # early stopping
 CALIB_HOURS = 2 * WEEK_HOURS  # interval calibration: hours early stopping never saw
 EVAL_STRIDE = 3  # a validation window every 3 h
