@@ -18,7 +18,7 @@ from bench.private_services import free_port
 from bench.standin import StandIn
 from core.catalog import get_city
 from core.settings import Settings
-from core.vocabulary import DATA_TOPICS, C
+from core.vocabulary import CONSUMED_TOPICS, C
 from ingest.sources.eia import PATH as EIA_PATH
 from ingest.sources.tomtom import PATH as TOMTOM_PATH
 from tests.faults.helpers import ROOT, process_env
@@ -51,7 +51,7 @@ def all_documents(db) -> str:
 def test_keys_echoed_by_failing_providers_stay_out_of_logs_runs_and_dlq(fault_settings,
                                                                        fault_db):
     city = get_city("chicago")
-    commit_group_at_end(fault_settings, DATA_TOPICS)  # a caught-up consumer group
+    commit_group_at_end(fault_settings, CONSUMED_TOPICS)  # a caught-up consumer group
     with ReplayServer() as server, StandIn() as standin:
         # EIA answers 200 with its error shape and the request echoed, key included
         server.add(EIA_PATH, json_body={

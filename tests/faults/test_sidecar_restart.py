@@ -23,7 +23,7 @@ from bench.common import commit_group_at_end
 from core.catalog import get_city
 from core.ids import raw_id
 from core.storage import insert_new
-from core.vocabulary import DATA_TOPICS, C, Topic
+from core.vocabulary import CONSUMED_TOPICS, C, Topic
 from ingest.kafka_io import make_consumer
 from ingest.schema import validate_record
 from tests.faults.helpers import ROOT, process_env, wait_until
@@ -112,7 +112,7 @@ def activated_since(db, since: datetime) -> bool:
 
 def test_sidecar_killed_mid_cycle_restarts_without_duplicates(fault_settings, fault_db,
                                                               tmp_path):
-    commit_group_at_end(fault_settings, DATA_TOPICS)  # a caught-up sidecar's group
+    commit_group_at_end(fault_settings, CONSUMED_TOPICS)  # a caught-up sidecar's group
     placeholder_registry(fault_db, ["nyc"])
     store_smog(fault_db)
     env = process_env(fault_settings, CITYLIVE_SOURCE="simulated", CITYLIVE_CITIES="nyc",
